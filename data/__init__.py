@@ -1,0 +1,1 @@
+"""webqa: data package."""

@@ -1,0 +1,1 @@
+"""webqa: data eli5 package."""

@@ -1,0 +1,1 @@
+"""webqa: omni_model package."""

@@ -1,0 +1,270 @@
+"""The environment and the stateful browser, driven through in-memory backends (no Chromium).
+
+Covers every command, the observation's sections, the action and quote budgets, invalid
+actions, and world faults (a dead page, a search backend that is down) becoming observations.
+"""
+
+import asyncio
+
+import pytest
+
+from browser_env.backends.memory import MemoryFetcher, MemorySearch
+from browser_env.browser import BrowserConfig, wrap_text
+from browser_env.env import BrowserEnv, EnvConfig, LoopThread, StaticFetcherProvider, SyncBrowserEnv
+from browser_env.types import SearchResult
+
+SKY = "http://sky.example/why-blue"
+SUN = "http://sun.example/sunset"
+REDDIT = "http://www.reddit.com/r/askscience"
+
+SKY_HTML = """<html><head><title>Why the sky is blue</title></head><body><article>
+<h1>Why the sky is blue</h1>
+<p>Sunlight reaches Earth's atmosphere and is scattered in all directions by all the gases and particles
+in the air. Blue light is scattered more than the other colors because it travels as shorter, smaller waves.
+This is why we see a blue sky most of the time.</p>
+<p>The effect is called <a href="/rayleigh">Rayleigh scattering</a>, after Lord Rayleigh. See also
+<a href="http://sun.example/sunset">why sunsets are red</a> and <a href="http://www.reddit.com/r/askscience">a forum</a>.</p>
+""" + "".join(f"<p>Filler paragraph number {i} about the atmosphere and its many layers of air.</p>" for i in range(80)) + """
+<p>Closing remark: the ocean is blue for a different reason, mostly absorption of red light by water.</p>
+</article></body></html>"""
+
+SUN_HTML = """<html><head><title>Red sunsets</title></head><body><article><p>At sunset light travels through
+more air, so more blue is scattered away and the remaining light looks red and orange.</p></article></body></html>"""
+
+
+def make_env(config=None, *, search_down=False, fetch_down=False):
+    search = MemorySearch(
+        [SearchResult("Why the sky is blue", SKY, "Blue light is scattered more"),
+         SearchResult("Red sunsets", SUN, "At sunset light travels through more air"),
+         SearchResult("Ask a forum", REDDIT, "people discuss the sky")],
+        down=search_down,
+    )
+    fetcher = MemoryFetcher({SKY: SKY_HTML, SUN: SUN_HTML}, down=fetch_down)
+    return BrowserEnv(search, StaticFetcherProvider(fetcher), config or EnvConfig()), search, fetcher
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_observation_has_webgpt_sections_in_order():
+    env, *_ = make_env()
+
+    async def go():
+        first = await env.reset("Why is the sky blue?")
+        text, reward, done, info = await env.step("Search why is the sky blue")
+        return first, text, reward, done, info
+
+    first, text, reward, done, info = run(go())
+    assert "♦Question\nWhy is the sky blue?" in first and "♦Actions left: 100" in first
+    sections = ["♦Question", "♦Quotes", "♦Past actions", "♦Title", "♦Scrollbar: 0 - ", "♦Text",
+                "♦Actions left: 99", "♦Next action"]
+    positions = [text.index(s) for s in sections]
+    assert positions == sorted(positions)
+    assert "Search results for: why is the sky blue" in text
+    assert "【0†Why the sky is blue†sky.example】" in text
+    assert reward == 0.0 and not done and info["valid"] and info["links"] == [0, 1, 2]
+    assert text.endswith("♦Next action\n")
+
+
+def test_click_find_scroll_quote_back_top():
+    env, _, fetcher = make_env(EnvConfig(browser=BrowserConfig(window_lines=10)))
+
+    async def go():
+        await env.reset("Why is the sky blue?")
+        await env.step("Search sky blue")
+        text, _, _, info = await env.step("Clicked on link 0")
+        assert info["valid"], info["error"]
+        assert "♦Title\nWhy the sky is blue (sky.example)" in text
+        assert "【1†why sunsets are red†sun.example】" in text
+        assert "【0†Rayleigh scattering】" in text  # same domain: no domain shown
+
+        text, _, _, info = await env.step("Find in page: closing REMARK")
+        assert info["valid"] and "Closing remark" in text
+        assert not text.split("♦Scrollbar: ")[1].startswith("0 -")
+
+        await env.step("Top")
+        assert env.observation.scrollbar[0] == 0
+        text, _, _, _ = await env.step("Scrolled down 2")
+        assert env.observation.scrollbar[0] == 20
+        await env.step("Scrolled up 1")
+        assert env.observation.scrollbar[0] == 10
+
+        # Quote ignores case and whitespace, and the short form start━end works.
+        _, _, _, info = await env.step("Quote: BLUE light is scattered   more than the other colors")
+        assert info["valid"], info["error"]
+        _, _, _, info = await env.step("Quote: This is why━most of the time.")
+        assert info["valid"], info["error"]
+        quotes = info["quotes"]
+        assert quotes[0]["extract"] == "Blue light is scattered more than the other colors"
+        assert quotes[1]["extract"] == "This is why we see a blue sky most of the time."
+        assert quotes[0]["title"] == "Why the sky is blue" and quotes[0]["domain"] == "sky.example"
+        assert quotes[0]["url"] == SKY
+
+        text, _, _, info = await env.step("Back")
+        assert info["valid"] and "Search results for: sky blue" in text
+        text, _, _, info = await env.step("Back")
+        assert not info["valid"] and "no previous page" in info["error"]
+        # Pages are cached within an episode: clicking again does not fetch again.
+        await env.step("Clicked on link 0")
+        assert fetcher.fetched.count(SKY) == 1
+        text, _, _, _ = await env.step("End: Answer")
+        assert "From Why the sky is blue (sky.example)\n> Blue light is scattered" in text
+
+    run(go())
+    assert env.done and env.end == "Answer"
+    assert env.past_actions[:3] == ["Search sky blue", "Click Why the sky is blue sky.example",
+                                    "Find in page: closing REMARK"]
+
+
+def test_back_restores_scroll_position():
+    env, *_ = make_env(EnvConfig(browser=BrowserConfig(window_lines=5)))
+
+    async def go():
+        await env.reset("q")
+        await env.step("Search sky")
+        await env.step("Clicked on link 0")
+        await env.step("Scrolled down 3")
+        top = env.observation.scrollbar[0]
+        await env.step("Clicked on link 1")
+        assert "Red sunsets" in env.observation.title
+        await env.step("Back")
+        assert env.observation.scrollbar[0] == top and top == 15
+
+    run(go())
+
+
+@pytest.mark.parametrize("bad", ["", "garbage", "Clicked on link 99", "Quote: not on the page at all",
+                                 "Find in page: zebra", "\u202eSearch reversed", "x" * 50_000, "Top\nBack"])
+def test_invalid_actions_count_show_their_error_and_do_nothing_else(bad):
+    env, *_ = make_env()
+
+    async def go():
+        await env.reset("q")
+        await env.step("Search sky")
+        before = (env.observation.title, env.observation.scrollbar, len(env.browser.quotes))
+        text, _, done, info = await env.step(bad)
+        after = (env.observation.title, env.observation.scrollbar, len(env.browser.quotes))
+        return before, after, text, done, info
+
+    before, after, text, done, info = run(go())
+    assert not info["valid"] and info["error"]
+    assert "♦Last action error\n" in text and info["error"][:40] in text
+    assert before == after and not done
+    assert info["actions_left"] == 98 and env.invalid_actions == 1
+
+
+def test_action_budget_ends_the_episode():
+    env, *_ = make_env(EnvConfig(max_actions=3))
+
+    async def go():
+        await env.reset("q")
+        for cmd in ["Search sky", "nonsense", "Top"]:
+            _, _, done, info = await env.step(cmd)
+        return done, info
+
+    done, info = run(go())
+    assert done and info["end"] == "actions_exhausted" and info["actions_left"] == 0
+    with pytest.raises(RuntimeError):
+        run(env.step("Top"))
+
+
+def test_quote_budget_is_capped_and_ends_browsing_when_full():
+    env, *_ = make_env(EnvConfig(browser=BrowserConfig(max_quote_chars=100)))
+
+    async def go():
+        await env.reset("q")
+        await env.step("Search sky")
+        await env.step("Clicked on link 0")
+        _, _, done, info = await env.step("Quote: Sunlight reaches━in all directions")
+        assert info["valid"] and not done
+        _, _, done, info = await env.step("Quote: Blue light is scattered more than the other colors because it "
+                                          "travels as shorter, smaller waves.")
+        assert not info["valid"] and "quotes are full" in info["error"]
+        _, _, done, info = await env.step("Quote: This is why we see a blue sky")
+        return done, info
+
+    done, info = run(go())
+    assert done and info["end"] == "quotes_full"
+
+
+def test_world_faults_become_observations():
+    env, *_ = make_env(search_down=True)
+
+    async def go():
+        await env.reset("q")
+        text, _, done, info = await env.step("Search sky")
+        return text, done, info
+
+    text, done, info = run(go())
+    assert info["valid"] and not done and "Search failed" in text and info["world_errors"] == 1
+
+    env, *_ = make_env(fetch_down=True)
+
+    async def go2():
+        await env.reset("q")
+        await env.step("Search sky")
+        text, _, _, info = await env.step("Clicked on link 0")
+        text2, _, _, info2 = await env.step("Back")
+        return text, info, text2, info2
+
+    text, info, text2, info2 = run(go2())
+    assert info["valid"] and "Could not load" in text and info["page_kind"] == "error"
+    assert info2["valid"] and "Search results for: sky" in text2
+
+
+def test_eli5_mode_removes_blocked_domains_from_results_and_links():
+    env, *_ = make_env(EnvConfig.eli5())
+
+    async def go():
+        await env.reset("Why is the sky blue?")
+        text, *_ = await env.step("Search sky")
+        assert "reddit" not in text
+        text, *_ = await env.step("Clicked on link 0")
+        assert "a forum" in text and "reddit" not in text
+        return env.browser.view.page.links
+
+    links = run(go())
+    assert REDDIT not in links.values()
+
+
+def test_leak_censoring_replaces_a_page_that_contains_the_reference_answer():
+    env, *_ = make_env(EnvConfig(censor_leaks=True))
+    reference = ("Blue light is scattered more than the other colors because it travels as shorter, "
+                 "smaller waves.")
+
+    async def go():
+        await env.reset("Why is the sky blue?", reference=reference)
+        await env.step("Search sky")
+        text, _, _, info = await env.step("Clicked on link 0")
+        text2, _, _, _ = await env.step("Clicked on link 1")  # not reachable: page is an error now
+        return text, info
+
+    text, info = run(go())
+    assert info["page_kind"] == "error" and "Blue light is scattered" not in text
+
+
+def test_sync_wrapper_drives_the_same_env():
+    env, *_ = make_env()
+    loop = LoopThread()
+    try:
+        sync = SyncBrowserEnv(env, loop)
+        assert "♦Question" in sync.reset("Why is the sky blue?")
+        text, _, _, info = sync.step("Search sky")
+        assert info["valid"] and "Search results for: sky" in text
+        sync.close()
+    finally:
+        loop.stop()
+
+
+def test_empty_question_is_a_clear_error():
+    env, *_ = make_env()
+    with pytest.raises(ValueError, match="empty"):
+        run(env.reset("   "))
+
+
+def test_wrap_keeps_links_whole():
+    text = "word " * 30 + "【3†a link with many words in it†example.com】 tail"
+    lines = wrap_text(text, 40)
+    assert any("【3†a link with many words in it†example.com】" in line for line in lines)
+    assert all("\u00a0" not in line for line in lines)

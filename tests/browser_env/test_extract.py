@@ -97,3 +97,89 @@ def test_mozilla_page(shared_data):
     page = render_html((base / "source.html").read_text(encoding="utf-8"), "https://en.wikipedia.org/wiki/Mozilla")
     assert "Mozilla" in page.text and len(page.links) > 20
     assert all(u.startswith("http") for u in page.links.values())
+
+
+def _main_text(html: str) -> str:
+    return strip_links(render_html(html, "https://news.example.com/story").text)
+
+
+def test_hidden_elements_dropped():
+    html = f"""<html><body><article><p>{PARA}</p><p>{PARA}</p>
+    <div style="display: none">Search-engine copy of the headline.</div>
+    <div hidden>A closed menu with words.</div><span aria-hidden="true">Decorative duplicate.</span>
+    <p style="visibility:hidden">Invisible note.</p></article></body></html>"""
+    text = _main_text(html)
+    assert text.count("The committee met") == 2
+    for junk in ("Search-engine", "closed menu", "Decorative", "Invisible"):
+        assert junk not in text, junk
+
+
+def test_loose_text_between_breaks_is_the_article():
+    # Paragraphs as loose text separated by <br>, in a container that also holds block elements.
+    body = "<br><br>".join([PARA] * 3)
+    html = f"""<html><body>
+    <div class="wrap"><ul><li><a href="/1">Archive 2019</a></li><li><a href="/2">Archive 2018</a></li></ul></div>
+    <div class="col"><p class="title">Library funding</p><img src="/a.jpg" alt="">{body}
+      <div class="row"><a href="/share">Facebook</a></div></div>
+    </body></html>"""
+    text = _main_text(html)
+    assert text.count("The committee met") == 3
+    assert "Archive 2019" not in text and "Facebook" not in text
+
+
+TEASERS = "".join(
+    f"""<li class="item"><div class="info"><h5><a href="/story-{i}">Another headline about story number {i}</a></h5>
+    <div class="desc">A teaser that reads like prose, with commas, clauses and a full stop, about story {i}.</div>
+    </div></li>"""
+    for i in range(6)
+)
+
+
+def test_teaser_cards_next_to_the_article_are_left_out():
+    html = f"""<html><body><main>
+    <div class="article-text"><p>{PARA}</p><p>{PARA}</p></div>
+    <div class="below"><ul class="list">{TEASERS}</ul></div>
+    </main></body></html>"""
+    text = _main_text(html)
+    assert text.count("The committee met") == 2
+    assert "teaser that reads like prose" not in text
+
+
+def test_list_of_linked_sentences_is_content_not_teasers():
+    # A headline link that runs on into the sentence ("10 things in tech") is the article itself.
+    items = "".join(
+        f"<li><strong><a href='/n{i}'>Company number {i} announced its results for the quarter</a>.</strong>"
+        f" Analysts said the figures, which beat expectations, reflect strong demand in item {i}.</li>"
+        for i in range(6)
+    )
+    html = f"""<html><body><div class="post-content"><p>Good morning! Here is the news you need today.</p>
+    <ol>{items}</ol></div><div class="rail"><p>{PARA}</p></div></body></html>"""
+    text = _main_text(html)
+    assert text.count("Analysts said") == 6
+
+
+def test_article_split_into_blocks_of_one_class_is_kept_whole():
+    html = f"""<html><body><div class="page"><article>
+    <div class="component-content"><p>{PARA}</p><p>{PARA}</p></div>
+    <div class="embed"><iframe src="https://player.example/x"></iframe></div>
+    <div class="component-content"><p>Second half. {PARA}</p></div>
+    </article></div><div class="component-content"><p>Elsewhere on the site, a promotion for something.</p></div>
+    </body></html>"""
+    text = _main_text(html)
+    assert text.count("The committee met") == 3 and "Second half." in text
+    assert "Elsewhere on the site" not in text
+
+
+def test_nested_body_names_keep_the_outer_when_the_inner_is_a_part():
+    html = f"""<html><body><div class="story-body"><p>{PARA}</p><p>{PARA}</p>
+    <div class="read-more-content"><p>More: {PARA}</p><p>{PARA}</p><p>{PARA}</p></div></div></body></html>"""
+    assert _main_text(html).count("The committee met") == 5
+
+
+def test_photo_gallery_dropped():
+    slides = "".join(f"<li><img src='/{i}.jpg' alt='Photo {i}'><p>Slide {i} shows the library reading room.</p></li>"
+                     for i in range(4))
+    html = f"""<html><body><article><p>{PARA}</p><div class="photo-gallery"><ul>{slides}</ul></div>
+    <p>{PARA}</p></article></body></html>"""
+    text = _main_text(html)
+    assert text.count("The committee met") == 2 and "Slide 1" not in text

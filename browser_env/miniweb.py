@@ -1,7 +1,7 @@
 """The offline mini-web: an opened ``Index`` served as real HTML over HTTP on 127.0.0.1.
 
 Routes: ``/`` (home page with a search form), ``/search?q=...`` (ranked results with snippets),
-``/page/<id>`` (one article, with its attribution footer); anything else is a real 404 page.
+``/page/<id>`` (one article, ending with its attribution); anything else is a real 404 page.
 All links are root-relative, so the same pages work at ``base_url`` and under the virtual host
 ``MiniWeb.host`` (``<index name>.miniweb``) that the Playwright fetcher maps onto ``base_url``.
 
@@ -43,7 +43,7 @@ def host_for(name: str) -> str:
 def attribution(doc: Doc) -> str:
     """The licence footer (HTML) for a page; Wikipedia text names Wikipedia, the licence and the URL."""
     url = html.escape(doc.url or "")
-    link = f'<a href="{url}">{url}</a>' if doc.url else ""
+    link = url  # shown, not linked: the offline mini-web cannot follow it, and the model need not try
     licence = html.escape(doc.license or "")
     if doc.url and "wikipedia.org" in doc.url:
         return (
@@ -72,8 +72,11 @@ def _layout(title: str, body: str, *, site: str, footer: str = "") -> str:
 
 def render_page(doc: Doc, site: str) -> str:
     article = doc.html if doc.html else text_to_html(doc.text or "")
-    body = f"<article>\n<h1>{html.escape(doc.title)}</h1>\n{article}\n</article>"
-    return _layout(doc.title, body, site=site, footer=attribution(doc))
+    # The attribution sits inside the article, so main-content extraction keeps it: every page the
+    # model reads carries its licence and source, not only the served HTML.
+    body = (f"<article>\n<h1>{html.escape(doc.title)}</h1>\n{article}\n"
+            f"<p><small>{attribution(doc)}</small></p>\n</article>")
+    return _layout(doc.title, body, site=site)
 
 
 def render_search(index: Index, query: str, k: int, site: str) -> str:

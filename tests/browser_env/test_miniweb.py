@@ -47,8 +47,9 @@ def test_article_page(client):
     assert r.status_code == 200 and r.headers["content-type"] == "text/html; charset=utf-8"
     assert "<title>Crow &amp; co</title>" in r.text and "<h1>Crow &amp; co</h1>" in r.text
     assert '<a href="/page/a%2Fb%20%C3%A9">Zürich</a>' in r.text  # relative: works under any host
-    footer = r.text.split("<footer>", 1)[1]
-    assert "https://example.org/crow" in footer and "CC0" in footer
+    # The attribution closes the article itself, so main-content extraction keeps it.
+    article = r.text.split("<article>", 1)[1].split("</article>", 1)[0]
+    assert "https://example.org/crow" in article.rsplit("<p>", 1)[1] and "CC0" in article.rsplit("<p>", 1)[1]
 
 
 def test_percent_encoded_ids_and_text_only_docs(client):

@@ -1,0 +1,181 @@
+"""The agent's episode loop with a scripted fake policy over memory-backed environments (no model, no Chromium).
+
+Checks batching (one generate call per round for all live episodes), invalid output, the
+no-quotes, Nonsense and failure paths, citations and best-of-n, and the streamed events.
+"""
+
+import asyncio
+import re
+
+import pytest
+
+from agent.agent import Agent, episodes_per_question
+from agent.types import AgentConfig
+from browser_env.backends.memory import MemoryFetcher, MemorySearch
+from browser_env.env import BrowserEnv, StaticFetcherProvider
+from browser_env.types import SearchResult
+from omni_model.errors import ServerError
+from omni_model.policy import Completion
+from omni_model.prompts import BROWSING_STOP
+
+SKY = "http://sky.example/why-blue"
+SKY_HTML = """<html><head><title>Why the sky is blue</title></head><body><article>
+<h1>Why the sky is blue</h1>
+<p>Sunlight is scattered in all directions by the gases and particles in the air. Blue light is scattered
+more than the other colors because it travels as shorter, smaller waves.</p>
+<p>This is why we see a blue sky most of the time.</p></article></body></html>"""
+
+SCRIPTS = {
+    # question -> the command at each step (step = actions used so far)
+    "Why is the sky blue?": ["Search why sky blue", "Clicked on link 0",
+                             "Quote: Blue light is scattered more than the other colors", "End: Answer"],
+    "Sky colour again?": ["this is not a command", "Search sky blue", "Clicked on link 0",
+                          "Quote: we see a blue sky most of the time", "End: Answer"],
+    "Is the moon cheese?": ["End: Nonsense"],
+    "Where is nothing?": ["Search nothing at all", "End: Answer"],
+    "FAILME please": ["Search x"],
+}
+ANSWER = "Blue light scatters more [1], as everyone knows [7]."
+
+
+class ScriptedPolicy:
+    """A policy stand-in: commands come from SCRIPTS by question and step; records call sizes."""
+
+    tokenizer = None
+    context_length = 4096
+
+    def __init__(self, max_actions):
+        self.max_actions = max_actions
+        self.browse_calls: list[int] = []
+        self.answer_calls: list[tuple[int, int]] = []
+
+    def _command(self, prompt):
+        question = re.search(r"♦Question\n(.*)\n", prompt).group(1)
+        if "FAILME" in question:
+            raise ServerError("the fake server refuses this prompt")
+        left = int(re.search(r"♦Actions left: (\d+)", prompt).group(1))
+        script = SCRIPTS[question]
+        step = self.max_actions - left
+        return script[step] if step < len(script) else "End: Answer"
+
+    def generate(self, prompts, *, n=1, temperature=0.8, top_p=1.0, max_new_tokens=128, stop=None, seed=None,
+                 logits_processor=None):
+        assert logits_processor is None  # no tokenizer: no constraint
+        if stop == BROWSING_STOP:
+            self.browse_calls.append(len(prompts))
+            texts = [[self._command(p)] * n for p in prompts]
+        else:
+            self.answer_calls.append((len(prompts), n))
+            texts = [[f"{ANSWER} (answer {j})" for j in range(n)] for _ in prompts]
+        return [[Completion(t, [], "stop", 1) for t in row] for row in texts]
+
+
+def env_factory(*, search_down=False):
+    def make(config):
+        search = MemorySearch([SearchResult("Why the sky is blue", SKY, "Blue light is scattered more")],
+                              down=search_down)
+        return BrowserEnv(search, StaticFetcherProvider(MemoryFetcher({SKY: SKY_HTML})), config)
+    return make
+
+
+class LengthRM:
+    def __init__(self):
+        self.calls = []
+
+    def score_batch(self, items, batch_size=8):
+        self.calls.append(len(items))
+        return [float(len(a)) for _, _, a in items]
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_answers_with_verified_citations_and_events():
+    config = AgentConfig(max_actions=10, max_command_tokens=64)
+    policy = ScriptedPolicy(config.max_actions)
+    events = []
+    result = run(Agent(policy, None, env_factory(), config).ask("Why is the sky blue?", on_event=events.append))
+    assert result.status == "answered", result.reason
+    assert "[1]" in result.answer and "[7]" not in result.answer
+    assert [r.n for r in result.references] == [1]
+    assert result.references[0].url == SKY and "Blue light" in result.references[0].extract
+    assert result.candidates[0].removed_citations == 1
+    s = result.stats
+    assert s["actions"] == 4 and s["invalid_actions"] == 0 and s["quotes"] == 1
+    assert s["citations"] == 1 and s["removed_citations"] == 1 and s["cited_quotes_verified"] == 1.0
+    steps = result.trajectory[0]["steps"]
+    assert [st["command"] for st in steps] == SCRIPTS["Why is the sky blue?"]
+    assert all(set(st) >= {"command", "valid", "error", "observation", "url", "actions_left"} for st in steps)
+    assert steps[0]["observation"].startswith("♦Question\nWhy is the sky blue?")
+    assert steps[-1]["actions_left"] == 6 and result.trajectory[0]["end"] == "Answer"
+    kinds = {e.kind for e in events}
+    assert kinds == {"step_started", "command", "observation", "quote_added", "candidate_scored", "final_answer"}
+    assert [e.data["command"] for e in events if e.kind == "command"] == SCRIPTS["Why is the sky blue?"]
+    assert events[-1].kind == "final_answer" and events[-1].data["status"] == "answered"
+    assert set(result.timings) == {"browse_s", "answer_s", "score_s", "total_s"}
+    assert result.to_json()["references"][0]["n"] == 1
+
+
+def test_batching_across_questions_and_candidates():
+    config = AgentConfig(n=4, answers_per_browse=2, max_actions=10, max_command_tokens=64)
+    policy = ScriptedPolicy(config.max_actions)
+    rm = LengthRM()
+    items = [("Why is the sky blue?", None), ("Sky colour again?", None), ("Is the moon cheese?", None)]
+    results = run(Agent(policy, rm, env_factory(), config).ask_many(items))
+    # 3 questions x 2 episodes: the first round has all 6; then episodes drop out as they end.
+    assert policy.browse_calls == [6, 4, 4, 4, 2]
+    assert results[0].stats["batch_sizes"] == policy.browse_calls
+    assert policy.answer_calls == [(4, 2)]  # every answering episode in one call, 2 answers each
+    assert rm.calls == [8]  # every candidate of every question in one score_batch
+    sky, again, moon = results
+    assert sky.status == again.status == "answered"
+    assert len(sky.candidates) == 4 and all(c.reward is not None for c in sky.candidates)
+    assert sky.answer == max(sky.candidates, key=lambda c: c.reward).answer
+    assert again.stats["invalid_actions"] == 2  # one per episode: the model's fault, counted, not fatal
+    assert again.trajectory[0]["steps"][0]["valid"] is False
+    assert "not a command" in again.trajectory[0]["steps"][1]["observation"]
+    assert moon.status == "nonsense" and moon.candidates == [] and moon.references == []
+    assert "Nonsense" in moon.answer and "End: Nonsense" in moon.reason
+
+
+def test_unbatched_generates_one_prompt_per_call():
+    config = AgentConfig(n=2, max_actions=10, max_command_tokens=64, batch_across_episodes=False)
+    policy = ScriptedPolicy(config.max_actions)
+    result = run(Agent(policy, None, env_factory(), config).ask("Why is the sky blue?"))
+    assert result.status == "answered"
+    assert set(policy.browse_calls) == {1} and len(policy.browse_calls) == 8
+
+
+def test_no_quotes_means_no_answer():
+    config = AgentConfig(max_actions=10, max_command_tokens=64)
+    policy = ScriptedPolicy(config.max_actions)
+    result = run(Agent(policy, LengthRM(), env_factory(), config).ask("Where is nothing?"))
+    assert result.status == "no_sources" and result.candidates == [] and result.references == []
+    assert "could not find any sources" in result.answer
+    assert policy.answer_calls == []  # nothing invented
+
+
+def test_search_down_is_no_sources_with_reason():
+    config = AgentConfig(max_actions=10, max_command_tokens=64)
+    result = run(Agent(ScriptedPolicy(10), None, env_factory(search_down=True), config).ask("Where is nothing?"))
+    assert result.status == "no_sources"
+    assert "down" in result.reason and result.stats["world_errors"] == 1
+
+
+def test_failing_question_does_not_stop_the_others():
+    config = AgentConfig(max_actions=10, max_command_tokens=64)
+    policy = ScriptedPolicy(config.max_actions)
+    failed, ok = run(Agent(policy, None, env_factory(), config).ask_many(
+        [("FAILME please", None), ("Why is the sky blue?", None)]))
+    assert failed.status == "failed" and "fake server refuses" in failed.reason
+    assert failed.trajectory[0]["failed"]
+    assert ok.status == "answered"
+
+
+def test_config_and_input_errors():
+    with pytest.raises(ValueError, match="multiple"):
+        episodes_per_question(AgentConfig(n=3, answers_per_browse=2))
+    agent = Agent(ScriptedPolicy(10), None, env_factory(), AgentConfig(max_actions=10, max_command_tokens=64))
+    with pytest.raises(ValueError, match="empty"):
+        run(agent.ask("   "))

@@ -1,0 +1,118 @@
+"""``webqa ask``: argument checks, the plain and ``--json`` outputs (fakes), and one real end-to-end run."""
+
+import argparse
+import json
+import time
+
+import pytest
+
+from agent import ask_cmd
+from browser_env.env import EnvConfig
+
+from .test_agent import ScriptedPolicy, env_factory
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog="webqa")
+    ask_cmd.add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["ask", *argv])
+
+
+class FakeRuntime:
+    """Stands in for WebRuntime: memory-backed envs, no Chromium."""
+
+    def __init__(self, index_dir=None, *, search=("local",), config=None, **kw):
+        self.config = config or EnvConfig()
+        self._make = env_factory()
+
+    async def start(self):
+        return self
+
+    async def close(self):
+        return None
+
+    def make_env(self, config=None):
+        return self._make(config or self.config)
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    import browser_env.runtime
+    import omni_model
+
+    monkeypatch.setattr(omni_model, "load_policy", lambda spec: ScriptedPolicy(6))
+    monkeypatch.setattr(omni_model, "load_reward_model", lambda spec: pytest.fail("no RM is needed with --n 1"))
+    monkeypatch.setattr(browser_env.runtime, "WebRuntime", FakeRuntime)
+
+
+def check_json_shape(out: dict):
+    assert set(out) >= {"question", "answer", "references", "candidates", "trajectory", "timings", "status",
+                        "reason", "stats"}
+    assert out["status"] in {"answered", "no_sources", "nonsense", "controversial", "failed"}
+    assert isinstance(out["answer"], str) and out["answer"]
+    for r in out["references"]:
+        assert set(r) == {"n", "title", "url", "extract"}
+    for c in out["candidates"]:
+        assert set(c) == {"answer", "reward", "references"}
+    assert set(out["timings"]) == {"browse_s", "answer_s", "score_s", "total_s"}
+    for ep in out["trajectory"]:
+        assert {"episode", "steps", "end"} <= set(ep)
+        for st in ep["steps"]:
+            assert {"command", "valid", "error", "observation", "url", "actions_left"} <= set(st)
+
+
+def test_json_output(fakes, capsys):
+    assert ask_cmd.main(parse(["Why is the sky blue?", "--json", "--max-actions", "6"])) == 0
+    out = json.loads(capsys.readouterr().out)
+    check_json_shape(out)
+    assert out["status"] == "answered" and out["question"] == "Why is the sky blue?"
+    assert [r["n"] for r in out["references"]] == [1] and "[7]" not in out["answer"]
+
+
+def test_plain_output_and_verbose(fakes, capsys):
+    assert ask_cmd.main(parse(["Why is the sky blue?", "--max-actions", "6", "--verbose"])) == 0
+    captured = capsys.readouterr()
+    assert "[1]" in captured.out and "References:" in captured.out and "http://sky.example/why-blue" in captured.out
+    assert "Browsing: 1 episode(s), 4 actions (0 invalid), 1 quotes" in captured.out
+    assert "'Search why sky blue'" in captured.err  # commands streamed as they happen
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["   "], "empty"),
+    (["Q?", "--n", "3", "--answers-per-browse", "2"], "multiple"),
+    (["Q?", "--max-actions", "0"], ">= 1"),
+])
+def test_bad_input_exits_2(argv, message, capsys):
+    assert ask_cmd.main(parse(argv)) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_names_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        parse(["--help"])
+    text = capsys.readouterr().out
+    assert ask_cmd.DEFAULT_REWARD_MODEL in text and "UNTRAINED" in text
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_end_to_end_real_model_and_index(capsys):
+    from browser_env.index import default_index_dir
+
+    if not (default_index_dir() / "meta.json").exists():
+        pytest.skip("the default wiki-vital index is not built")
+    t0 = time.perf_counter()
+    code = ask_cmd.main(parse(["Why is the sky blue?", "--json", "--max-actions", "4", "--max-answer-tokens", "48"]))
+    out = json.loads(capsys.readouterr().out)
+    check_json_shape(out)
+    assert code == (1 if out["status"] == "failed" else 0)
+    assert out["status"] != "failed", out["reason"]  # the world and the model both worked
+    steps = out["trajectory"][0]["steps"]
+    assert 1 <= len(steps) <= 4 and out["stats"]["actions"] == len(steps)
+    assert out["stats"]["constrained"] is True
+    # Constrained decoding: every command the model wrote is well-formed (a bad link id or a
+    # quote not on the page can still be refused by the browser).
+    assert all(st["valid"] or st["error"] for st in steps)
+    if out["status"] == "answered":
+        assert out["candidates"] and all(r["url"] for r in out["references"])
+    assert time.perf_counter() - t0 < 300

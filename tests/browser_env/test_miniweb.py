@@ -119,8 +119,7 @@ def test_wiki_vital_page_carries_the_attribution(tmp_path):
         page = httpx.get(web.base_url + "/page/Crow").text
     assert web.host == "wiki-vital.miniweb"
     assert (
-        "From Wikipedia, the free encyclopedia — text under CC BY-SA 4.0, "
-        '<a href="https://en.wikipedia.org/wiki/Crow">https://en.wikipedia.org/wiki/Crow</a>'
+        "From Wikipedia, the free encyclopedia — text under CC BY-SA 4.0, https://en.wikipedia.org/wiki/Crow"
     ) in page
 
 

@@ -308,6 +308,13 @@ class PlaywrightFetcher:
         nav = self._nav
         is_document = (nav is not None and nav.phase == "goto" and req.is_navigation_request()
                        and req.frame == self._page.main_frame)
+        if (req.is_navigation_request() and req.frame == self._page.main_frame and not is_document):
+            # The page itself tried to navigate (a script, a meta refresh, a form) outside our own
+            # goto: answer 204, which leaves the current document in place. The browser's state is
+            # webqa's to change, never the page's.
+            self.refusals.append((req.url, "navigation started by the page ignored"))
+            await route.fulfill(status=204, body=b"")
+            return
         if is_document and nav.pending is not None:
             resp, nav.pending = nav.pending, None
             await route.fulfill(**_fulfil_args(resp))

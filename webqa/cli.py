@@ -20,6 +20,7 @@ COMMANDS: list[str] = [
     "browser_env.index_cmd",
     "browser_env.browse_cmd",
     "omni_model.generate_cmd",
+    "agent.ask_cmd",
 ]
 
 

@@ -26,6 +26,9 @@ from typing import Any
 
 MAX_NEW_TOKENS = 48
 MAX_ARG_CHARS = 120
+# Before any page is open the browser refuses everything that acts on a page.
+NO_PAGE_COMMANDS = frozenset({"search", "end_answer", "end_nonsense", "end_controversial"})
+Page = tuple[list[int], str, bool]  # link ids, page text, whether a page is open
 
 
 @dataclass
@@ -34,8 +37,8 @@ class Tally:
     parse_invalid: int = 0
     env_invalid: int = 0  # refused by the grammar or the browser
     actions: dict[str, int] = field(default_factory=dict)
-    processor_s: float = 0.0
-    processor_calls: int = 0
+    processor_ms: list[float] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
     generate_s: float = 0.0
 
     def rate(self) -> float:
@@ -51,12 +54,11 @@ class _Timed:
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         t = time.perf_counter()
         out = self.inner(input_ids, scores)
-        self.tally.processor_s += time.perf_counter() - t
-        self.tally.processor_calls += 1
+        self.tally.processor_ms.append(1000 * (time.perf_counter() - t))
         return out
 
 
-def decide(policy: Any, observations: list[Any], pages: list[tuple[list[int], str | None]], *, constrained: bool,
+def decide(policy: Any, observations: list[Any], pages: list[Page], *, constrained: bool,
            tally: Tally, temperature: float, seed: int, max_prompt_tokens: int) -> list[str]:
     """One command per observation, in one batched generate call."""
     from omni_model.constrained import RowConstraint, make_command_processor
@@ -66,14 +68,17 @@ def decide(policy: Any, observations: list[Any], pages: list[tuple[list[int], st
                for o in observations]
     processor = None
     if constrained:
-        rows = [RowConstraint(frozenset(links), text or "", constrain_quote=True) for links, text in pages]
+        rows = [RowConstraint(frozenset(links), text, constrain_quote=True, constrain_find=True,
+                              commands=None if open_ else NO_PAGE_COMMANDS) for links, text, open_ in pages]
         processor = _Timed(make_command_processor(policy.tokenizer, rows, max_arg_chars=MAX_ARG_CHARS,
                                                   max_new_tokens=MAX_NEW_TOKENS), tally)
     t = time.perf_counter()
     outs = policy.generate(prompts, n=1, temperature=temperature, max_new_tokens=MAX_NEW_TOKENS,
                            stop=BROWSING_STOP, seed=seed, logits_processor=processor)
     tally.generate_s += time.perf_counter() - t
-    return [group[0].text for group in outs]
+    commands = [group[0].text for group in outs]
+    tally.examples.extend(commands[:max(0, 4 - len(tally.examples))])
+    return commands
 
 
 def _parse_ok(command: str) -> tuple[bool, str]:
@@ -92,7 +97,7 @@ def run_offline(policy: Any, questions: list[str], *, constrained: bool, batch: 
     tally = Tally()
     for start in range(0, len(questions), batch):
         obs = [Observation(q, actions_left=100) for q in questions[start:start + batch]]
-        commands = decide(policy, obs, [([], "")] * len(obs), constrained=constrained, tally=tally, **kw)
+        commands = decide(policy, obs, [([], "", False)] * len(obs), constrained=constrained, tally=tally, **kw)
         for cmd in commands:
             ok, name = _parse_ok(cmd)
             # No page yet: a click or quote cannot succeed whatever it says.
@@ -117,7 +122,7 @@ def run_browser(policy: Any, questions: list[str], *, constrained: bool, batch: 
             for env, q in zip(envs, questions[start:start + batch], strict=True):
                 env.reset(q)
             obs = [env.observation for env in envs]
-            pages: list[tuple[list[int], str | None]] = [([], "") for _ in envs]
+            pages: list[Page] = [([], "", False) for _ in envs]
             live = list(range(len(envs)))
             for _ in range(steps):
                 commands = decide(policy, [obs[i] for i in live], [pages[i] for i in live],
@@ -130,7 +135,8 @@ def run_browser(policy: Any, questions: list[str], *, constrained: bool, batch: 
                     tally.parse_invalid += not ok
                     tally.env_invalid += not info["valid"]
                     tally.actions[name] = tally.actions.get(name, 0) + 1
-                    obs[i], pages[i] = info["observation"], (info["links"], info["page_text"])
+                    obs[i] = info["observation"]
+                    pages[i] = (info["links"], info["page_text"], info["page_kind"] is not None)
                     if not done:
                         still.append(i)
                 live = still
@@ -176,15 +182,18 @@ def main(argv: list[str] | None = None) -> int:
         label = "constrained" if constrained else "free"
         print(f"{label}: steps={tally.steps} invalid={tally.env_invalid} parse_invalid={tally.parse_invalid} "
               f"rate={tally.rate():.3f} seconds={time.perf_counter() - t:.0f} actions={tally.actions}")
+        print(f"  e.g. {tally.examples!r}")
     free, cons = results[False], results[True]
-    ms_step = 1000 * cons.processor_s / max(1, cons.processor_calls)
+    # The median leaves out the one-off first call (per-tokenizer masks, page tries).
+    ms = sorted(cons.processor_ms) or [float("nan")]
+    ms_step, ms_first = ms[len(ms) // 2], cons.processor_ms[0] if cons.processor_ms else float("nan")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ratio = cons.rate() / free.rate() if free.rate() else float("nan")
     print(f"mode={mode} baseline=free_decoding questions={len(questions)} steps={steps} "
           f"free_invalid_rate={free.rate():.3f} constrained_invalid_rate={cons.rate():.3f} "
           f"free_parse_invalid_rate={free.parse_invalid / max(1, free.steps):.3f} "
           f"constrained_parse_invalid_rate={cons.parse_invalid / max(1, cons.steps):.3f} "
-          f"constrained_vs_free={ratio:.3f} processor_ms_per_step={ms_step:.1f} batch={args.batch} "
+          f"constrained_vs_free={ratio:.3f} processor_ms_per_step_median={ms_step:.1f} processor_ms_first_call={ms_first:.0f} batch={args.batch} "
           f"free_generate_s={free.generate_s:.0f} constrained_generate_s={cons.generate_s:.0f} "
           f"peak_rss_mb={peak_mb:.0f}")
     return 0

@@ -18,7 +18,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
-from .grammar import QUOTE_RANGE_SEP, Action
+from .grammar import COMMANDS, END_COMMANDS, QUOTE_RANGE_SEP, Action
 from .observation import Quote
 from .render import domain_of, error_page, render_fetched, render_search_results, strip_links
 from .types import PageContents, PageFetcher, SearchBackend, WorldError
@@ -120,6 +120,19 @@ class TextBrowser:
     @property
     def quote_budget_left(self) -> int:
         return max(0, self.config.max_quote_chars - self.quote_chars)
+
+    def available_commands(self) -> frozenset[str]:
+        """Names of the commands that can succeed now (a constrained decoder offers only these)."""
+        if self.view is None:
+            return frozenset({"search", *END_COMMANDS})
+        names = {c.name for c in COMMANDS}
+        if len(self.stack) < 2:
+            names.discard("back")
+        if not self.view.page.links:
+            names.discard("click")
+        if self.quote_budget_left == 0:
+            names.discard("quote")
+        return frozenset(names)
 
     def window(self) -> tuple[str, tuple[int, int]]:
         """The visible lines and the scrollbar (first and last line shown, inclusive)."""

@@ -174,6 +174,7 @@ class BrowserEnv:
             "actions_left": self.actions_left,
             "observation": self.observation,
             "links": sorted(view.page.links) if view else [],
+            "commands": sorted(b.available_commands()),
             "page_text": view.plain if view else "",
             "url": view.page.url if view else "",
             "page_kind": view.page.kind if view else None,

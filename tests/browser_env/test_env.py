@@ -268,3 +268,17 @@ def test_wrap_keeps_links_whole():
     lines = wrap_text(text, 40)
     assert any("【3†a link with many words in it†example.com】" in line for line in lines)
     assert all("\u00a0" not in line for line in lines)
+
+
+def test_available_commands_follow_the_browser_state():
+    env, *_ = make_env()
+
+    async def go():
+        await env.reset("q")
+        assert env.browser.available_commands() == {"search", "end_answer", "end_nonsense", "end_controversial"}
+        _, _, _, info = await env.step("Search sky")
+        assert "click" in info["commands"] and "back" not in info["commands"] and "quote" in info["commands"]
+        _, _, _, info = await env.step("Clicked on link 1")  # the sunset page has no links
+        assert "back" in info["commands"] and "click" not in info["commands"]
+
+    run(go())

@@ -243,7 +243,15 @@ def test_close_leaves_no_processes_behind(loop, sites):
         async with own:
             async with own.session() as fetcher:
                 await fetcher.fetch(f"{good.base}/final")
-            pids = {p.pid for p in psutil.Process().children(recursive=True)} - before
+            # Only this pool's processes: new ones not descended from a process that ran before
+            # (the module pool's Chromium may start renderers meanwhile).
+            pids = set()
+            for p in psutil.Process().children(recursive=True):
+                try:
+                    if p.pid not in before and not any(a.pid in before for a in p.parents()):
+                        pids.add(p.pid)
+                except psutil.Error:
+                    pass
         return pids
 
     pids = loop.run_until_complete(go())

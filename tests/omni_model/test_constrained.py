@@ -45,11 +45,12 @@ def _tiny_policy(tokenizer, extra_vocab: int = 0):
 
 def _rows() -> list[RowConstraint]:
     return [
-        RowConstraint.from_page(PAGE_A, constrain_quote=True),
+        RowConstraint.from_page(PAGE_A, constrain_quote=True, constrain_find=True),
         RowConstraint.from_page(PAGE_B, constrain_quote=False),
         RowConstraint.from_page(PAGE_NOLINKS, constrain_quote=True),
         RowConstraint(frozenset({7, 70, 123}), PAGE_B, constrain_quote=True),
         RowConstraint(),  # no page at all: no links, free quotes
+        RowConstraint(commands=frozenset({"search", "scroll_up", "end_nonsense"})),
     ]
 
 
@@ -64,16 +65,17 @@ def _sample_and_check(policy, tokenizer, *, n: int, rounds: int, max_arg_chars: 
         for row, group in zip(rows, outs, strict=True):
             for comp in group:
                 action = parse(comp.text)  # raises on any invalid command
+                assert row.allows(action.name), (comp.text, row.commands)
                 seen[action.name] += 1
                 if action.name == "click":
                     assert action.arg in row.link_ids, (comp.text, row.link_ids)
-                if action.name == "quote":
+                if action.name in {"quote", "find"}:
                     assert len(action.arg) <= max_arg_chars
-                    if row.constrain_quote:
+                    if row.constrains(action.name):
                         assert normalise_for_quote(action.arg) in normalise_for_quote(strip_links(row.page_text))
                         assert _squeeze(action.arg) in _squeeze(strip_links(row.page_text))
                         assert "━" not in action.arg
-                if action.name in {"search", "find"}:
+                if action.name == "search":
                     assert len(action.arg) <= max_arg_chars
     return seen
 
@@ -86,7 +88,7 @@ def tok():
 def test_a_thousand_constrained_samples_all_parse(tok):
     policy = _tiny_policy(tok, extra_vocab=11)  # embedding padded past the tokenizer's vocabulary
     seen = _sample_and_check(policy, tok, n=100, rounds=2)
-    assert sum(seen.values()) == 1000
+    assert sum(seen.values()) == 1200
     # A random model explores the whole grammar: every command kind is reached.
     assert set(seen) == {c.name for c in COMMANDS}, seen
 
@@ -202,13 +204,36 @@ def test_constrained_quote_follows_the_page(tok):
     assert "Search" in proc.vocab.strs and "Search" not in first
 
 
+def test_find_is_tied_to_the_page_only_when_asked(tok):
+    free = _allowed_strings(_at(tok, RowConstraint.from_page(PAGE_A), "Find in page: "))
+    tied = _allowed_strings(_at(tok, RowConstraint.from_page(PAGE_A, constrain_find=True), "Find in page: "))
+    page = normalise_for_quote(strip_links(PAGE_A))
+    assert tied < free and all(normalise_for_quote(s).strip() in page for s in tied)
+    # An empty page leaves nothing to find or quote: neither command can start.
+    empty = RowConstraint(frozenset(), "", constrain_quote=True, constrain_find=True)
+    assert not any(s.startswith(("F", "Q")) for s in _allowed_strings(_at(tok, empty, "")))
+
+
+def test_command_allowlist(tok):
+    row = RowConstraint(frozenset({1}), "", commands=frozenset({"search", "end_answer"}))
+    first = _allowed_strings(_at(tok, row, ""))
+    assert first and all("Search".startswith(s) or s.startswith("Search") or "End: Answer".startswith(s)
+                         for s in first)
+    assert _allowed_strings(_at(tok, row, "End: ")) <= {s for s in _allowed_strings(_at(tok, RowConstraint(), "End: "))
+                                                         if "Answer".startswith(s) or s.startswith("Answer")}
+
+
 def test_bad_input_is_refused(tok):
     with pytest.raises(ValueError, match="page_text"):
         RowConstraint(frozenset(), None, constrain_quote=True)
+    with pytest.raises(ValueError, match="page_text"):
+        RowConstraint(frozenset(), None, constrain_find=True)
     with pytest.raises(TypeError):
         RowConstraint({1, 2})  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         make_command_processor(tok, [])
+    with pytest.raises(ValueError, match="unknown"):
+        RowConstraint(commands=frozenset({"jump"}))
     proc = make_command_processor(tok, [RowConstraint()], n=2)
     with pytest.raises(ValueError, match="rows"):
         proc(torch.zeros(3, 4, dtype=torch.long), torch.zeros(3, len(tok)))
@@ -229,4 +254,4 @@ def test_a_thousand_samples_with_the_real_smollm2_tokenizer():
     tokenizer = AutoTokenizer.from_pretrained(str(resolve_model_dir("smollm2-135m")))
     policy = _tiny_policy(tokenizer)
     seen = _sample_and_check(policy, tokenizer, n=50, rounds=4, max_arg_chars=60)
-    assert sum(seen.values()) == 1000 and len(seen) >= 8, seen
+    assert sum(seen.values()) == 1200 and len(seen) >= 8, seen

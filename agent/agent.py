@@ -1,0 +1,152 @@
+"""``Agent``: one question (or many) in, a cited answer out — WebGPT's browse, answer, best-of-n.
+
+    async with WebRuntime() as rt:
+        agent = Agent(load_policy(), load_reward_model(DEFAULT_POLICY), rt, AgentConfig(n=4))
+        result = await agent.ask("Why is the sky blue?", on_event=print)
+        results = await agent.ask_many([("Why is the sky blue?", None), ("What is DNA?", None)])
+
+For each question ``config.n // config.answers_per_browse`` browsing episodes run; every
+question's episodes browse together (``agent.episodes``: one ``generate`` call per round for
+all live episodes), answer together (``agent.answering``: one call), and are scored together
+(``agent.bestofn``: one ``score_batch``). Phase timings in ``Result.timings`` are wall-clock
+times of those shared phases, so in ``ask_many`` every result reports the whole batch's time.
+
+``env_factory`` is anything with ``make_env(config)`` (a ``WebRuntime``) or a callable taking
+an ``EnvConfig`` (or ``None``) and returning a fresh ``BrowserEnv`` — tests pass memory-backed
+environments this way. A question whose episodes all fail is answered with status ``failed``
+and its reason; the other questions go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from browser_env.env import BrowserEnv, EnvConfig
+
+from .answering import question_outcome, write_answers
+from .bestofn import ScoresAnswers, pick_best, score_candidates
+from .episodes import Episode, EventSink, emit, run_browsing
+from .types import AgentConfig, Candidate, Event, Result
+
+EnvFactory = Callable[[EnvConfig | None], BrowserEnv]
+
+
+def episodes_per_question(config: AgentConfig) -> int:
+    """Browsing episodes per question: n candidates = episodes x answers_per_browse (checked)."""
+    k = config.answers_per_browse
+    if config.n < 1 or k < 1:
+        raise ValueError(f"n and answers_per_browse must be >= 1 (got n={config.n}, answers_per_browse={k})")
+    if config.n % k:
+        raise ValueError(f"n={config.n} is not a multiple of answers_per_browse={k}")
+    return config.n // k
+
+
+class Agent:
+    def __init__(self, policy: Any, reward_model: ScoresAnswers | None, env_factory: Any,
+                 config: AgentConfig | None = None):
+        self.policy = policy
+        self.reward_model = reward_model  # None: candidates are not scored and the first is returned
+        self.config = config or AgentConfig()
+        episodes_per_question(self.config)  # fail at construction, not mid-question
+        self._make_env: EnvFactory = getattr(env_factory, "make_env", env_factory)
+        self._base_env_config: EnvConfig | None = getattr(env_factory, "config", None)
+        if not callable(self._make_env):
+            raise TypeError("env_factory must be a WebRuntime or a callable returning a BrowserEnv")
+
+    def _env_config(self, env_config: EnvConfig | None) -> EnvConfig:
+        base = env_config or self._base_env_config or EnvConfig()
+        # The agent's action budget wins: it is what AgentConfig (and `--max-actions`) promise.
+        return dataclasses.replace(base, max_actions=self.config.max_actions)
+
+    async def ask(self, question: str, *, reference: str | None = None, on_event: EventSink = None,
+                  env_config: EnvConfig | None = None) -> Result:
+        return (await self.ask_many([(question, reference)], on_event=on_event, env_config=env_config))[0]
+
+    async def ask_many(self, items: list[tuple[str, str | None]], *, on_event: EventSink = None,
+                       env_config: EnvConfig | None = None) -> list[Result]:
+        """Answer every question; all their episodes share each generate / score call."""
+        questions = [(q or "").strip() for q, _ in items]
+        for i, q in enumerate(questions):
+            if not q:
+                raise ValueError(f"question {i} is empty")  # the caller's input, checked before any work
+        t0 = time.perf_counter()
+        cfg = self._env_config(env_config)
+        per_q = episodes_per_question(self.config)
+        episodes = [Episode(question=q, env=self._make_env(cfg), qid=qi, index=e, reference=ref)
+                    for qi, (q, (_, ref)) in enumerate(zip(questions, items, strict=True)) for e in range(per_q)]
+
+        browse = await run_browsing(self.policy, episodes, self.config, on_event=on_event)
+        t1 = time.perf_counter()
+        by_episode, failures = await write_answers(self.policy, episodes, self.config)
+        t2 = time.perf_counter()
+        per_question: list[list[Candidate]] = [[] for _ in questions]
+        for ep in episodes:
+            per_question[ep.qid].extend(by_episode.get(id(ep), []))
+        scored = [(questions[qi], c) for qi, cands in enumerate(per_question) for c in cands]
+        if self.reward_model is not None and scored:
+            score_candidates(self.reward_model, scored, batch_size=self.config.rm_batch_size)
+        t3 = time.perf_counter()
+        timings = {"browse_s": t1 - t0, "answer_s": t2 - t1, "score_s": t3 - t2, "total_s": t3 - t0}
+
+        results = []
+        for qi, question in enumerate(questions):
+            eps = [ep for ep in episodes if ep.qid == qi]
+            cands = per_question[qi]
+            for i, c in enumerate(cands):
+                emit(on_event, "candidate_scored", eps[c.episode],
+                     candidate=i, reward=c.reward, answer=c.answer, removed_citations=c.removed_citations)
+            result = self._result(question, eps, cands, failures, dict(timings))
+            result.stats["generate_calls"] = browse.generate_calls
+            result.stats["batch_sizes"] = list(browse.batch_sizes)
+            result.stats["constrained"] = browse.constrained
+            if on_event is not None:
+                on_event(Event("final_answer", 0, {"question": qi, "answer": result.answer, "status": result.status,
+                                                   "reason": result.reason,
+                                                   "references": [dataclasses.asdict(r) for r in result.references]}))
+            results.append(result)
+        return results
+
+    def _result(self, question: str, eps: list[Episode], cands: list[Candidate], failures: dict[int, str],
+                timings: dict[str, float]) -> Result:
+        status, reason, message = question_outcome(eps, cands, failures)
+        best = pick_best(cands) if cands else None
+        trajectory = [ep.to_json() for ep in eps]
+        for t, ep in zip(trajectory, eps, strict=True):
+            if id(ep) in failures:
+                t["answer_failed"] = failures[id(ep)]
+        return Result(
+            question=question,
+            answer=best.answer if best else message,
+            references=list(best.references) if best else [],
+            candidates=cands,
+            trajectory=trajectory,
+            timings=timings,
+            status=status,
+            reason=reason,
+            stats=_stats(eps, cands, best),
+        )
+
+
+def _stats(eps: list[Episode], cands: list[Candidate], best: Candidate | None) -> dict[str, Any]:
+    cited = best.references if best else []
+    verified = [q for q in (best.quotes if best else []) if q.get("verified")]
+    verified_urls = {(q["url"], q["extract"]) for q in verified}
+    return {
+        "episodes": len(eps),
+        "actions": sum(ep.actions for ep in eps),
+        "invalid_actions": sum(ep.invalid_actions for ep in eps),
+        "quotes": sum(len(ep.quotes) for ep in eps),
+        "world_errors": sum(ep.world_errors for ep in eps),
+        "failed_episodes": sum(1 for ep in eps if ep.failed),
+        "ends": [ep.end for ep in eps],
+        "candidates": len(cands),
+        "citations": len(cited),
+        "removed_citations": best.removed_citations if best else 0,
+        "removed_citations_all": sum(c.removed_citations for c in cands),
+        # Every quote was matched against its page by the browser when it was taken.
+        "cited_quotes_verified": (sum(1 for r in cited if (r.url, r.extract) in verified_urls) / len(cited))
+        if cited else None,
+    }

@@ -1,0 +1,146 @@
+"""The answering phase: answers written from the quotes each browsing episode collected.
+
+    out = await write_answers(policy, episodes, config)   # {id(episode): [Candidate, ...]}
+
+Every episode that ended with quotes (``End: Answer``, or its action or quote budget spent, as
+in WebGPT) gets ``config.answers_per_browse`` answers; all episodes' answer prompts
+(``omni_model.prompts.answer_prompt``: the question and the numbered quotes) go through ONE
+``generate`` call. Citations are checked at once (``agent.citations``). What is not answered:
+
+- no quotes: the agent says it found no sources and writes nothing (status ``no_sources``);
+- ``End: Nonsense`` / ``End: Controversial``: the agent says so, with the reason;
+- a failed episode keeps its failure reason.
+
+``question_outcome`` turns a question's episodes and candidates into one status and message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from browser_env.observation import Quote
+from omni_model.errors import OmniModelError
+
+from .citations import verify_citations
+from .episodes import Episode
+from .types import AgentConfig, Candidate, Status
+
+ANSWERING_ENDS = frozenset({"Answer", "quotes_full", "actions_exhausted"})
+
+MESSAGES: dict[str, str] = {
+    "no_sources": "I could not find any sources for this question, so I am not answering it rather than "
+                  "guessing.",
+    "nonsense": "I did not answer: while browsing I judged the question to be nonsensical (End: Nonsense), "
+                "for example based on a false premise or not a real question.",
+    "controversial": "I did not answer: while browsing I judged the question to be too controversial to answer "
+                     "from sources (End: Controversial).",
+    "failed": "I could not answer this question because something went wrong.",
+}
+
+
+def _quotes(ep: Episode) -> list[Quote]:
+    return [Quote(q["title"], q.get("domain", ""), q["url"], q["extract"]) for q in ep.quotes]
+
+
+def wants_answer(ep: Episode) -> bool:
+    return ep.failed is None and ep.end in ANSWERING_ENDS and bool(ep.quotes)
+
+
+class AnswerFailures(dict[int, str]):
+    """``id(episode) -> reason`` for episodes whose answers could not be generated or were empty."""
+
+
+def _generate_sync(policy: Any, prompts: list[str], config: AgentConfig) -> list[list[str]]:
+    from omni_model.prompts import ANSWER_STOP
+
+    out = policy.generate(prompts, n=config.answers_per_browse, temperature=config.answer_temperature,
+                          top_p=config.top_p, max_new_tokens=config.max_answer_tokens, stop=ANSWER_STOP,
+                          seed=None if config.seed is None else config.seed + 10_000)
+    if len(out) != len(prompts):
+        raise ValueError(f"policy returned {len(out)} rows for {len(prompts)} prompts")  # a bug there
+    return [[c.text.strip() for c in row] for row in out]
+
+
+async def _generate(policy: Any, prompts: list[str], config: AgentConfig,
+                    failures: AnswerFailures, keys: list[int]) -> list[list[str]]:
+    try:
+        return await asyncio.to_thread(_generate_sync, policy, prompts, config)
+    except OmniModelError as e:
+        if len(prompts) == 1:
+            failures[keys[0]] = f"the policy failed while answering: {type(e).__name__}: {e}"
+            return [[]]
+    out: list[list[str]] = []  # isolate the failing prompt instead of losing the whole batch
+    for prompt, key in zip(prompts, keys, strict=True):
+        out.extend(await _generate(policy, [prompt], config, failures, [key]))
+    return out
+
+
+def answer_prompt_for(policy: Any, ep: Episode, config: AgentConfig) -> str:
+    from omni_model.prompts import answer_prompt
+
+    tokenizer = getattr(policy, "tokenizer", None)
+    max_tokens = policy.context_length - config.max_answer_tokens if tokenizer is not None else None
+    return answer_prompt(ep.question, _quotes(ep), tokenizer=tokenizer, max_tokens=max_tokens)
+
+
+async def write_answers(policy: Any, episodes: list[Episode], config: AgentConfig
+                        ) -> tuple[dict[int, list[Candidate]], AnswerFailures]:
+    """Candidates per episode (keyed by ``id(episode)``) and the reasons episodes got none."""
+    failures = AnswerFailures()
+    todo: list[tuple[Episode, str]] = []
+    for ep in episodes:
+        if not wants_answer(ep):
+            continue
+        try:
+            todo.append((ep, answer_prompt_for(policy, ep, config)))
+        except OmniModelError as e:
+            failures[id(ep)] = f"the answer prompt does not fit the model: {e}"
+    result: dict[int, list[Candidate]] = {}
+    if not todo:
+        return result, failures
+    texts = await _generate(policy, [p for _, p in todo], config, failures, [id(ep) for ep, _ in todo])
+    for (ep, _), answers in zip(todo, texts, strict=True):
+        cands = []
+        for text in answers:
+            if not text:
+                continue  # an empty answer is no answer; counted below if none is left
+            checked = verify_citations(text, ep.quotes)
+            cands.append(Candidate(answer=checked.text, references=checked.references, episode=ep.index,
+                                   removed_citations=checked.removed, quotes=list(ep.quotes)))
+        if cands:
+            result[id(ep)] = cands
+        elif id(ep) not in failures:
+            failures[id(ep)] = "the model returned only empty answers"
+    return result, failures
+
+
+def question_outcome(episodes: list[Episode], candidates: list[Candidate],
+                     failures: AnswerFailures) -> tuple[Status, str | None, str]:
+    """``(status, reason, message)`` for one question from its episodes and candidates."""
+    if candidates:
+        return "answered", None, ""
+    ends = Counter(ep.end for ep in episodes if ep.failed is None and id(ep) not in failures)
+    judged = [(k, ends[k]) for k in ("Nonsense", "Controversial") if ends[k]]
+    if judged:
+        end, count = max(judged, key=lambda kv: kv[1])
+        status: Status = "nonsense" if end == "Nonsense" else "controversial"
+        reason = f"{count} of {len(episodes)} browsing episode(s) ended with End: {end}"
+        return status, reason, MESSAGES[status]
+    unquoted = [ep for ep in episodes if ep.failed is None and id(ep) not in failures and not ep.quotes]
+    if unquoted:
+        reason = _no_sources_reason(unquoted)
+        return "no_sources", reason, f"{MESSAGES['no_sources']} ({reason})"
+    reasons = [ep.failed for ep in episodes if ep.failed] + list(failures.values())
+    reason = "; ".join(dict.fromkeys(reasons)) or "no episode produced an answer"
+    return "failed", reason, f"{MESSAGES['failed']} ({reason})"
+
+
+def _no_sources_reason(episodes: list[Episode]) -> str:
+    errors = [m for ep in episodes for m in ep.world_error_messages]
+    ends = Counter(ep.end for ep in episodes)
+    how = ", ".join(f"{k} x{v}" for k, v in ends.items())
+    if errors:
+        return f"no quotes were collected; the web failed {len(errors)} time(s), last: {errors[-1]}"
+    return f"no quotes were collected; episode ends: {how}"

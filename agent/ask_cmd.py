@@ -1,0 +1,189 @@
+"""``webqa ask``: answer one question by browsing, with verified citations.
+
+    webqa ask "Why is the sky blue?"                       # the offline mini-web, default models
+    webqa ask "Why is the sky blue?" --n 4 --json          # best-of-4, the stable JSON format
+    webqa ask "..." --search searxng:http://127.0.0.1:8888 --verbose
+
+Plain output: the answer with inline [n] citations, the numbered references (title, URL,
+quoted extract) and a short browsing summary. ``--json`` prints ``Result.to_json()`` (see
+``agent.types``). The default models are resolved in ONE place, ``default_policy_spec`` /
+``DEFAULT_REWARD_MODEL`` below, so a trained BC adapter or reward model is swapped in there.
+Exit codes: 0 an outcome (answered, no sources, nonsense, controversial), 1 failed or a model
+or index that could not be loaded, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from omni_model.spec import DEFAULT_POLICY
+
+# Until a trained behaviour-cloned adapter and reward model ship, both are the embedded base
+# model (the RM with an untrained scalar head). Change these two lines to swap them.
+DEFAULT_POLICY_SPEC = DEFAULT_POLICY
+DEFAULT_REWARD_MODEL = DEFAULT_POLICY
+
+DESCRIPTION = f"""Answer a question WebGPT-style: the policy browses (search, click, find, quote),
+then writes an answer citing its quotes as [n]; every citation is checked against the quotes
+(citations to quotes that do not exist are removed) and every quote was checked against its
+page. With --n N, N candidate answers are written and the reward model picks the best.
+
+Defaults: policy {DEFAULT_POLICY_SPEC!r}, the embedded zero-shot base model (a trained
+behaviour-cloning adapter will replace it); reward model {DEFAULT_REWARD_MODEL!r} with an
+UNTRAINED scalar head, so its choice among candidates is arbitrary until a trained reward model
+ships (it is not loaded at all with --n 1). Exit codes: 0 done (including "no sources",
+nonsense and controversial), 1 failed, 2 bad input."""
+
+
+def default_policy_spec() -> str:
+    """The policy `webqa ask` uses when --policy is not given."""
+    return DEFAULT_POLICY_SPEC
+
+
+def default_reward_model_spec() -> str:
+    """The reward model `webqa ask` uses when --reward-model is not given."""
+    return DEFAULT_REWARD_MODEL
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("ask", help="answer a question by browsing, with verified citations",
+                              description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("question", help="the question to answer")
+    p.add_argument("--index", metavar="DIR", help="index folder from `webqa index build` (default: the "
+                                                      "wiki-vital mini-web built by the set-up)")
+    p.add_argument("--search", nargs="+", metavar="BACKEND", help="search backends tried in order: local, "
+                       "direct, searxng:URL, brave, duckduckgo (default: local)")
+    p.add_argument("--policy", metavar="SPEC", help=f"policy model spec (default: {DEFAULT_POLICY_SPEC})")
+    p.add_argument("--reward-model", metavar="SPEC",
+                   help=f"reward model spec (default: {DEFAULT_REWARD_MODEL}, untrained head)")
+    p.add_argument("--n", type=int, default=1, help="candidate answers for best-of-n (default: 1)")
+    p.add_argument("--answers-per-browse", type=int, default=1, metavar="K",
+                   help="answers per browsing episode; --n must be a multiple (default: 1)")
+    p.add_argument("--max-actions", type=int, default=20, metavar="K", help="actions per episode (default: 20)")
+    p.add_argument("--max-answer-tokens", type=int, default=256, metavar="T", help="answer length cap (default: 256)")
+    p.add_argument("--no-constrain", action="store_true", help="decode commands freely (no grammar constraint)")
+    p.add_argument("--eli5", action="store_true", help="ELI5-evaluation mode: block reddit.com and quora.com, "
+                                                       "censor pages that leak the question (10-gram rule)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (a stable format)")
+    p.add_argument("--verbose", "-v", action="store_true", help="stream commands and events to stderr")
+    return p
+
+
+def _check(args: argparse.Namespace) -> str | None:
+    if not (args.question or "").strip():
+        return "the question is empty"
+    if args.n < 1 or args.answers_per_browse < 1 or args.max_actions < 1 or args.max_answer_tokens < 1:
+        return "--n, --answers-per-browse, --max-actions and --max-answer-tokens must be >= 1"
+    if args.n % args.answers_per_browse:
+        return f"--n {args.n} is not a multiple of --answers-per-browse {args.answers_per_browse}"
+    return None
+
+
+def verbose_printer(stream: Any = None) -> Any:
+    """An ``on_event`` callback that writes one line per event as it happens."""
+
+    def on_event(event: Any) -> None:
+        out = stream or sys.stderr
+        d = event.data
+        tag = f"[q{d.get('question', 0)} ep{event.episode}]"
+        if event.kind == "command":
+            print(f"{tag} step {d['step'] + 1}: {d['command']!r}", file=out, flush=True)
+        elif event.kind == "observation" and (d.get("error") or d.get("done")):
+            note = f"invalid: {d['error']}" if d.get("error") else "episode over"
+            print(f"{tag}   {note.splitlines()[0][:160]}", file=out, flush=True)
+        elif event.kind == "quote_added":
+            print(f"{tag}   quoted from {d['quote']['title']}: {d['quote']['extract'][:80]!r}", file=out, flush=True)
+        elif event.kind == "candidate_scored":
+            print(f"{tag} candidate {d['candidate']}: reward {d['reward']}", file=out, flush=True)
+        elif event.kind == "final_answer":
+            print(f"[q{d['question']}] done: {d['status']}", file=out, flush=True)
+
+    return on_event
+
+
+def render_plain(result: Any, seconds: float) -> str:
+    lines = [result.answer.strip(), ""]
+    if result.references:
+        lines.append("References:")
+        for r in result.references:
+            extract = " ".join(r.extract.split())
+            lines.append(f"[{r.n}] {r.title}\n    {r.url}\n    > {extract[:400]}{'…' if len(extract) > 400 else ''}")
+        lines.append("")
+    s = result.stats
+    summary = (f"Browsing: {s.get('episodes', 0)} episode(s), {s.get('actions', 0)} actions "
+               f"({s.get('invalid_actions', 0)} invalid), {s.get('quotes', 0)} quotes, "
+               f"{len(result.candidates)} candidate(s), status {result.status}, {seconds:.1f} s")
+    if result.reason and result.reason not in result.answer:
+        summary += f"\nReason: {result.reason}"
+    if s.get("removed_citations"):
+        summary += f"\nRemoved {s['removed_citations']} citation(s) to quotes that do not exist."
+    lines.append(summary)
+    return "\n".join(lines)
+
+
+class BadInput(ValueError):
+    """The user's arguments are wrong (an unknown search backend, say): exit code 2."""
+
+
+async def _run(args: argparse.Namespace, policy: Any, reward_model: Any, config: Any) -> Any:
+    from browser_env.env import EnvConfig
+    from browser_env.runtime import WebRuntime
+
+    from .agent import Agent
+
+    env_config = (EnvConfig.eli5 if args.eli5 else EnvConfig)(max_actions=args.max_actions)
+    # One env per episode; prewarming more contexts than episodes would waste Chromium's time.
+    rt = WebRuntime(args.index, search=args.search or ["local"], config=env_config,
+                    prewarm=min(2, config.n // config.answers_per_browse))
+    try:
+        try:
+            await rt.start()
+        except ValueError as e:  # the registry refuses a backend spec: the user's input
+            raise BadInput(str(e)) from e
+        agent = Agent(policy, reward_model, rt, config)
+        return await agent.ask(args.question, on_event=verbose_printer() if args.verbose else None)
+    finally:
+        await rt.close()
+
+
+def main(args: argparse.Namespace) -> int:
+    problem = _check(args)
+    if problem:
+        print(f"webqa ask: {problem}", file=sys.stderr)
+        return 2
+    import asyncio
+
+    from browser_env.types import WorldError
+    from omni_model import load_policy, load_reward_model
+    from omni_model.errors import OmniModelError
+
+    from .types import AgentConfig
+
+    t0 = time.perf_counter()
+    config = AgentConfig(n=args.n, answers_per_browse=args.answers_per_browse, max_actions=args.max_actions,
+                         max_answer_tokens=args.max_answer_tokens, constrained=not args.no_constrain, seed=args.seed)
+    try:
+        policy = load_policy(args.policy or default_policy_spec())
+        # With one candidate there is nothing to choose: skip loading and running the reward model.
+        reward_model = load_reward_model(args.reward_model or default_reward_model_spec()) if args.n > 1 else None
+    except OmniModelError as e:
+        print(f"webqa ask: could not load a model: {e}", file=sys.stderr)
+        return 1
+    try:
+        result = asyncio.run(_run(args, policy, reward_model, config))
+    except BadInput as e:
+        print(f"webqa ask: {e}", file=sys.stderr)
+        return 2
+    except (WorldError, OSError) as e:  # the index is missing, Chromium would not start, ...
+        print(f"webqa ask: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(render_plain(result, time.perf_counter() - t0))
+    return 1 if result.status == "failed" else 0

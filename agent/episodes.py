@@ -1,0 +1,249 @@
+"""The browsing phase of WebGPT episodes, batched across episodes (and questions).
+
+    episodes = [Episode(question=q, env=make_env(), qid=0, index=i) for i in range(4)]
+    stats = await run_browsing(policy, episodes, config, on_event=print)
+
+Each round builds the prompt of every live episode (``omni_model.prompts.build_browsing_prompt``),
+makes ONE ``policy.generate`` call for all of them (decoding constrained to the command grammar,
+one ``RowConstraint`` per row, when the policy supports logits processors), then steps every
+environment concurrently. ``generate`` blocks, so it runs in a worker thread and Chromium keeps
+serving pages meanwhile. With ``config.batch_across_episodes=False`` each episode gets its own
+``generate`` call (the throughput benchmark's baseline).
+
+Whose fault: malformed model output is an invalid action, counted by the environment. A world
+error that escapes the environment (``WorldError``, an ``OmniModelError`` from the model
+backend, a prompt that cannot fit) ends that episode as failed, with its reason; the other
+episodes go on. Anything else is a bug and raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from browser_env.env import BrowserEnv
+from browser_env.observation import Observation, render_observation
+from browser_env.types import WorldError
+from omni_model.errors import OmniModelError, UnsupportedError
+
+from .types import AgentConfig, Event
+
+EventSink = Callable[[Event], None] | None
+
+
+@dataclass
+class Episode:
+    """One browsing episode's state and record. ``qid`` is the question's index in a batch."""
+
+    question: str
+    env: BrowserEnv
+    qid: int = 0
+    index: int = 0  # episode number within its question (what events call "episode")
+    reference: str | None = None
+    steps: list[dict] = field(default_factory=list)
+    quotes: list[dict] = field(default_factory=list)
+    end: str | None = None  # env's end: Answer | Nonsense | Controversial | quotes_full | actions_exhausted
+    failed: str | None = None  # why the episode could not go on (world or model backend)
+    invalid_actions: int = 0
+    world_errors: int = 0
+    world_error_messages: list[str] = field(default_factory=list)
+    links: frozenset[int] = frozenset()
+    page_text: str = ""
+    commands: frozenset[str] | None = None  # what the browser can do now; None: not known yet
+    observation: Observation | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.failed is None and self.end is None
+
+    @property
+    def actions(self) -> int:
+        return len(self.steps)
+
+    def to_json(self) -> dict:
+        return {"episode": self.index, "question": self.qid, "steps": self.steps, "end": self.end,
+                "failed": self.failed, "quotes": self.quotes}
+
+
+@dataclass
+class BrowseStats:
+    generate_calls: int = 0
+    batch_sizes: list[int] = field(default_factory=list)  # rows per generate call
+    rounds: int = 0
+    constrained: bool = False
+
+
+def emit(on_event: EventSink, kind: str, ep: Episode, **data: Any) -> None:
+    if on_event is not None:
+        on_event(Event(kind, ep.index, {"question": ep.qid, **data}))  # type: ignore[arg-type]
+
+
+def _command_budget() -> int:
+    from omni_model.constrained import command_token_budget  # imports torch: only when needed
+
+    return command_token_budget()
+
+
+def _supports_processor(policy: Any) -> bool:
+    return getattr(policy, "tokenizer", None) is not None
+
+
+class _Browser:
+    """One run of the browsing loop; holds what every round shares."""
+
+    def __init__(self, policy: Any, config: AgentConfig, on_event: EventSink) -> None:
+        self.policy = policy
+        self.config = config
+        self.on_event = on_event
+        self.stats = BrowseStats()
+        self.constrained = config.constrained and _supports_processor(policy)
+        self.max_new = config.max_command_tokens or _command_budget()
+        self.tokenizer = getattr(policy, "tokenizer", None)
+        self.max_prompt = policy.context_length - self.max_new if self.tokenizer is not None else None
+        self._calls = 0
+
+    # --- one episode's bookkeeping --------------------------------------------------------
+
+    def fail(self, ep: Episode, reason: str) -> None:
+        ep.failed = reason
+        emit(self.on_event, "observation", ep, text=None, valid=False, error=reason, url=None, done=True,
+             failed=True)
+
+    async def reset(self, ep: Episode) -> None:
+        try:
+            await ep.env.reset(ep.question, ep.reference)
+        except (WorldError, OSError) as e:
+            self.fail(ep, f"could not start the browser: {type(e).__name__}: {e}")
+            return
+        ep.observation = ep.env.observation
+
+    async def step(self, ep: Episode, command: str, shown: Observation) -> None:
+        emit(self.on_event, "command", ep, command=command, step=len(ep.steps))
+        try:
+            text, _, done, info = await ep.env.step(command)
+        except (WorldError, OSError) as e:  # the browser itself died (Chromium gone, context lost)
+            self.fail(ep, f"the browser failed: {type(e).__name__}: {e}")
+            return
+        if info["world_errors"] > ep.world_errors and info.get("page_kind") == "error":
+            ep.world_error_messages.append(info["page_text"].strip()[:300])
+        ep.world_errors = info["world_errors"]
+        ep.invalid_actions = info["invalid_actions"]
+        new_quotes = info["quotes"][len(ep.quotes):]
+        ep.quotes = [{**q, "verified": True} for q in info["quotes"]]  # the browser checked each on its page
+        ep.links = frozenset(info["links"])
+        ep.page_text = info["page_text"]
+        ep.commands = frozenset(info["commands"])
+        ep.observation = info["observation"]
+        ep.steps.append({
+            "command": command, "valid": info["valid"], "error": info["error"],
+            "observation": render_observation(shown),  # what the model saw when it chose this command
+            "url": info["url"], "actions_left": info["actions_left"],
+        })
+        emit(self.on_event, "observation", ep, text=text, valid=info["valid"], error=info["error"],
+             url=info["url"], actions_left=info["actions_left"], done=done)
+        for q in new_quotes:
+            emit(self.on_event, "quote_added", ep, quote={**q, "verified": True}, n=len(ep.quotes))
+        if done:
+            ep.end = info["end"]
+            await self.release(ep)
+
+    async def release(self, ep: Episode) -> None:
+        # Give the Chromium context back as soon as the episode ends, not at the very end.
+        try:
+            await ep.env.close()
+        except (WorldError, OSError) as e:
+            ep.world_error_messages.append(f"closing the browser context failed: {e}")
+
+    # --- generation ---------------------------------------------------------------------
+
+    def _prompt(self, ep: Episode) -> tuple[str, Observation] | None:
+        from omni_model.prompts import build_browsing_prompt
+
+        assert ep.observation is not None
+        try:
+            built = build_browsing_prompt(ep.observation, tokenizer=self.tokenizer, max_tokens=self.max_prompt)
+        except OmniModelError as e:  # the question and past actions alone overflow the context
+            self.fail(ep, f"the browsing prompt does not fit the model: {e}")
+            return None
+        return built.text, built.observation
+
+    def _processor(self, eps: list[Episode]) -> Any:
+        if not self.constrained:
+            return None
+        from omni_model.constrained import RowConstraint, make_command_processor
+
+        rows = [RowConstraint(ep.links, page_text=ep.page_text, constrain_quote=self.config.constrain_quotes,
+                              constrain_find=self.config.constrain_quotes,
+                              commands=ep.commands if ep.commands is not None else ep.env.browser.available_commands())
+                for ep in eps]
+        return make_command_processor(self.tokenizer, rows, n=1, max_new_tokens=self.max_new)
+
+    def _generate_sync(self, prompts: list[str], eps: list[Episode]) -> list[str]:
+        from omni_model.prompts import BROWSING_STOP
+
+        seed = None if self.config.seed is None else self.config.seed + self._calls
+        self._calls += 1
+        kwargs = dict(n=1, temperature=self.config.temperature, top_p=self.config.top_p,
+                      max_new_tokens=self.max_new, stop=BROWSING_STOP, seed=seed)
+        try:
+            out = self.policy.generate(prompts, logits_processor=self._processor(eps), **kwargs)
+        except UnsupportedError:
+            self.constrained = False  # e.g. a remote server: decode freely, the env judges the output
+            out = self.policy.generate(prompts, **kwargs)
+        self.stats.generate_calls += 1
+        self.stats.batch_sizes.append(len(prompts))
+        if len(out) != len(prompts):
+            raise ValueError(f"policy returned {len(out)} rows for {len(prompts)} prompts")  # a bug there
+        return [row[0].text if row else "" for row in out]
+
+    async def generate(self, eps: list[Episode], prompts: list[str]) -> list[str | None]:
+        """Commands for ``eps``; ``None`` for an episode whose generation failed (it is marked failed)."""
+        try:
+            return list(await asyncio.to_thread(self._generate_sync, prompts, eps))
+        except OmniModelError as e:
+            if len(eps) == 1:
+                self.fail(eps[0], f"the policy failed: {type(e).__name__}: {e}")
+                return [None]
+        # One bad row should not sink the batch: retry one by one to find it.
+        out: list[str | None] = []
+        for ep, prompt in zip(eps, prompts, strict=True):
+            out.extend(await self.generate([ep], [prompt]))
+        return out
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def run(self, episodes: list[Episode]) -> BrowseStats:
+        self.stats.constrained = self.constrained
+        await asyncio.gather(*(self.reset(ep) for ep in episodes))
+        while live := [ep for ep in episodes if ep.live]:
+            self.stats.rounds += 1
+            batch: list[tuple[Episode, str, Observation]] = []
+            for ep in live:
+                emit(self.on_event, "step_started", ep, step=len(ep.steps), actions_left=ep.env.actions_left)
+                built = self._prompt(ep)
+                if built is not None:
+                    batch.append((ep, *built))
+            if not batch:
+                continue
+            eps = [b[0] for b in batch]
+            if self.config.batch_across_episodes:
+                commands = await self.generate(eps, [b[1] for b in batch])
+            else:
+                commands = []
+                for ep, prompt, _ in batch:
+                    commands.extend(await self.generate([ep], [prompt]))
+            await asyncio.gather(*(self.step(ep, cmd.strip(), shown)
+                                   for (ep, _, shown), cmd in zip(batch, commands, strict=True) if cmd is not None))
+        for ep in episodes:
+            if ep.failed is not None:
+                await self.release(ep)
+        self.stats.constrained = self.constrained
+        return self.stats
+
+
+async def run_browsing(policy: Any, episodes: list[Episode], config: AgentConfig,
+                       *, on_event: EventSink = None) -> BrowseStats:
+    """Browse every episode to its end (mutates them); returns generation statistics."""
+    return await _Browser(policy, config, on_event).run(episodes)

@@ -1,0 +1,91 @@
+"""The agent's data types: configuration, events, candidates and results.
+
+``Result.to_json()`` is the stable ``webqa ask --json`` format:
+
+    {"question", "answer",
+     "references": [{"n", "title", "url", "extract"}],
+     "candidates": [{"answer", "reward", "references"}],
+     "trajectory": [...], "timings": {...}}
+
+(plus "status", "reason" and "stats", which consumers may ignore).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["answered", "no_sources", "nonsense", "controversial", "failed"]
+EventKind = Literal["step_started", "command", "observation", "quote_added", "candidate_scored", "final_answer"]
+
+
+@dataclass
+class AgentConfig:
+    n: int = 1  # candidates returned to best-of-n
+    answers_per_browse: int = 1  # WebGPT's "answer phases per browsing phase": n // this browsing episodes
+    max_actions: int = 20
+    temperature: float = 0.8  # WebGPT sampled at 0.8
+    top_p: float = 1.0
+    answer_temperature: float = 0.7
+    max_answer_tokens: int = 256
+    constrained: bool = True  # decode browsing commands under the grammar
+    constrain_quotes: bool = True  # also force Quote and Find text to be text on the page
+    batch_across_episodes: bool = True  # one generate() call for all live episodes (False: one by one)
+    seed: int | None = 0
+    max_command_tokens: int | None = None  # new tokens per browsing command (None: omni_model's command budget)
+    rm_batch_size: int = 8  # candidates per reward-model forward pass
+
+
+@dataclass
+class Event:
+    kind: EventKind
+    episode: int
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Reference:
+    n: int
+    title: str
+    url: str
+    extract: str
+
+
+@dataclass
+class Candidate:
+    answer: str
+    references: list[Reference]
+    reward: float | None = None
+    episode: int = 0
+    removed_citations: int = 0  # citations to quotes that do not exist, removed from the text
+    quotes: list[dict] = field(default_factory=list)  # every quote the episode collected
+
+    def to_json(self) -> dict:
+        return {"answer": self.answer, "reward": self.reward,
+                "references": [asdict(r) for r in self.references]}
+
+
+@dataclass
+class Result:
+    question: str
+    answer: str
+    references: list[Reference]
+    candidates: list[Candidate]
+    trajectory: list[dict]  # per episode: {"episode", "steps": [{command, valid, error, ...}], "end"}
+    timings: dict[str, float]
+    status: Status = "answered"
+    reason: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)  # actions, invalid_actions, quotes, citations, ...
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "references": [asdict(r) for r in self.references],
+            "candidates": [c.to_json() for c in self.candidates],
+            "trajectory": self.trajectory,
+            "timings": self.timings,
+            "status": self.status,
+            "reason": self.reason,
+            "stats": self.stats,
+        }

@@ -1,0 +1,120 @@
+"""Questions per minute of the ``webqa eval eli5`` machinery, with and without batching across episodes.
+
+    python bench/eval_throughput.py ../shared/data/eli5_alce/eli5.json [--limit 20] [--ns 1,4]
+        [--workers 8] [--max-actions 3] [--max-answer-tokens 64] [--policy SPEC] [--index DIR]
+
+Loads the policy and reward model once and opens one ``WebRuntime`` (one Chromium, the default
+mini-web, ELI5 mode), then for each n runs ``agent.evaluation.evaluate`` over the same questions
+twice: with ``AgentConfig(batch_across_episodes=True)`` (every live episode of the ``--workers``
+questions in flight shares one ``generate`` call per round) and with it False (one call per
+episode), the baseline. The closed-book pass and the HTML report are off, so the timing is the
+agent's. Reports questions/min for each, the speed-up, and the peak RSS of this process plus its
+Chromium children. The last line holds the figures as key=value pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from agent.agent import Agent
+from agent.ask_cmd import default_policy_spec, default_reward_model_spec
+from agent.evaluation import evaluate
+from agent.types import AgentConfig
+from browser_env.env import EnvConfig
+from browser_env.runtime import WebRuntime
+from data.eli5.loaders import load_questions
+from omni_model import load_policy, load_reward_model
+
+
+class RSSPeak:
+    """Polls the resident memory of this process and all its descendants (Chromium) every 100 ms."""
+
+    def __init__(self) -> None:
+        self.peak_bytes = 0
+        self._done = threading.Event()
+        self._t = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        proc = psutil.Process()
+        while not self._done.wait(0.1):
+            total = 0
+            for p in (proc, *proc.children(recursive=True)):
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:  # a child that just exited
+                    continue
+            self.peak_bytes = max(self.peak_bytes, total)
+
+    def __enter__(self) -> RSSPeak:
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._t.join()
+
+
+async def run_all(args: argparse.Namespace, rows: list, policy, rm) -> dict[tuple[int, bool], float]:
+    env_config = EnvConfig.eli5(max_actions=args.max_actions)
+    qpm: dict[tuple[int, bool], float] = {}
+    async with WebRuntime(args.index, config=env_config, prewarm=min(4, args.workers)) as rt:
+        for n in args.ns:
+            for batched in (True, False):
+                config = AgentConfig(n=n, max_actions=args.max_actions, max_answer_tokens=args.max_answer_tokens,
+                                     batch_across_episodes=batched, seed=0)
+                agent = Agent(policy, rm, rt, config)
+                with tempfile.TemporaryDirectory() as out:
+                    t0 = time.perf_counter()
+                    m = await evaluate(rows, agent, out, ns=[n], workers=args.workers, env_config=env_config,
+                                       progress=False, report=False)
+                    secs = time.perf_counter() - t0
+                qpm[(n, batched)] = 60 * len(rows) / secs
+                print(f"n={n} batched={batched}: {len(rows)} questions in {secs:.1f} s = {qpm[(n, batched)]:.2f} q/min"
+                      f"; status {m['status_counts']}, actions {m['actions']['total']}", flush=True)
+    return qpm
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("questions", type=Path, help="eli5.json (or any file load_questions reads)")
+    ap.add_argument("--limit", type=int, default=20)
+    ap.add_argument("--ns", default="1,4", help="comma-separated n values (default: 1,4)")
+    ap.add_argument("--workers", type=int, default=8, help="questions in flight (default: 8)")
+    ap.add_argument("--max-actions", type=int, default=3,
+                    help="actions per episode (default: 3, to keep CPU runs short)")
+    ap.add_argument("--max-answer-tokens", type=int, default=64)
+    ap.add_argument("--policy", default=None)
+    ap.add_argument("--reward-model", default=None)
+    ap.add_argument("--index", default=None)
+    args = ap.parse_args()
+    args.ns = [int(x) for x in args.ns.split(",")]
+    rows = load_questions(args.questions)[: args.limit]
+
+    with RSSPeak() as mem:
+        t = time.perf_counter()
+        policy = load_policy(args.policy or default_policy_spec())
+        rm = load_reward_model(args.reward_model or default_reward_model_spec())
+        print(f"models loaded in {time.perf_counter() - t:.1f} s", flush=True)
+        qpm = asyncio.run(run_all(args, rows, policy, rm))
+
+    keys: dict[str, object] = {"questions": len(rows), "workers": args.workers, "max_actions": args.max_actions}
+    for n in args.ns:
+        keys[f"qpm_n{n}"] = qpm[(n, True)]
+        keys[f"qpm_n{n}_unbatched"] = qpm[(n, False)]
+        keys[f"speedup_n{n}"] = qpm[(n, True)] / qpm[(n, False)]
+    keys["baseline"] = "batch_across_episodes=False"
+    keys["peak_rss_mb"] = mem.peak_bytes / 2**20
+    print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in keys.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

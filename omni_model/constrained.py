@@ -1,0 +1,496 @@
+"""Decoding constrained to the browsing command grammar: a ``transformers.LogitsProcessor``.
+
+``CommandConstraint`` masks the logits of every generated row so that the row can only spell
+one well-formed command from ``browser_env.grammar.COMMANDS`` followed by the end marker
+(``prompts.BROWSING_END``) or EOS. The language is read from the grammar's ``prefix`` and
+``arg`` fields, so a new command needs no change here:
+
+- literal prefixes are forced; a token may run from the literal into the argument;
+- ``link_id``: only the ids on the row's current page, then the end;
+- ``scroll``: 1, 2 or 3;
+- ``text``: a free single line, non-empty, at most ``max_arg_chars``; with
+  ``constrain_quote`` a Quote (with ``constrain_find`` a Find) stays a substring of the page
+  (ignoring case and collapsing
+  whitespace, which is stricter than the browser's whitespace-blind match, so every quote
+  the decoder allows is accepted). The ``<start>━<end>`` short form is never produced;
+- commands with no argument end right after the literal.
+
+Per-tokenizer work (decoding the ~49k token strings, masks per literal state, tries for page
+matching) is done once and cached; per step a row costs a few vectorised mask operations.
+Pass ``logits_processor=None`` to the policy to decode unconstrained.
+
+    proc = make_command_processor(policy.tokenizer, [RowConstraint(frozenset({0, 1}))], n=4)
+    policy.generate([prompt], n=4, stop=BROWSING_STOP, logits_processor=proc)
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import LogitsProcessor
+
+from browser_env.grammar import COMMANDS, QUOTE_RANGE_SEP, SCROLL_AMOUNTS, CommandSpec, ParseError, parse
+from browser_env.render import strip_links
+from omni_model.prompts import BROWSING_END
+
+_BAD_CATEGORIES = {"Cc", "Cf", "Co", "Cs"}  # what grammar.parse refuses (newlines included)
+_WS = re.compile(r"\s+")
+_IDS = "\x00ids"  # trie key holding the token ids that end at a node (never a token character)
+_LINK_ID = re.compile(r"【(\d+)†")
+PAGE_BOUND = ("quote", "find")  # text commands whose argument can be tied to the page
+
+
+@dataclass(frozen=True)
+class RowConstraint:
+    """What one row may say: the link ids on its page, and the page text for quotes."""
+
+    link_ids: frozenset[int] = frozenset()
+    page_text: str | None = None
+    constrain_quote: bool = False
+    constrain_find: bool = False
+    # Names from grammar.COMMANDS this row may use; None allows all. E.g. before any page is
+    # open, the browser refuses everything but Search and the End commands.
+    commands: frozenset[str] | None = None
+
+    def allows(self, name: str) -> bool:
+        return self.commands is None or name in self.commands
+
+    def constrains(self, name: str) -> bool:
+        """Whether the text argument of command ``name`` must come from the page."""
+        return (name == "quote" and self.constrain_quote) or (name == "find" and self.constrain_find)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.link_ids, frozenset) or not all(isinstance(i, int) and i >= 0 for i in self.link_ids):
+            raise TypeError(f"link_ids must be a frozenset of non-negative ints, got {self.link_ids!r}")
+        if self.commands is not None:
+            unknown = set(self.commands) - {c.name for c in COMMANDS}
+            if not isinstance(self.commands, frozenset) or unknown:
+                raise ValueError(f"commands must be a frozenset of grammar command names; unknown: {sorted(unknown)}")
+        if (self.constrain_quote or self.constrain_find) and self.page_text is None:
+            raise ValueError("constrain_quote / constrain_find need the page_text the text must come from")
+
+    @classmethod
+    def from_page(cls, page_text: str, *, constrain_quote: bool = False,
+                  constrain_find: bool = False) -> RowConstraint:
+        """Link ids read from the ``【id†text†domain】`` links in a rendered page."""
+        ids = frozenset(int(m) for m in _LINK_ID.findall(page_text))
+        return cls(ids, page_text, constrain_quote, constrain_find)
+
+
+def normalise_for_quote(text: str) -> str:
+    """Lower-case per character (as the browser does), whitespace runs as one space."""
+    return _WS.sub(" ", "".join(ch.lower() for ch in text))
+
+
+def _clean(s: str) -> bool:
+    return bool(s) and "\ufffd" not in s and not any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in s)
+
+
+class _Vocab:
+    """Everything about one tokenizer's vocabulary that the constraint needs, computed once."""
+
+    def __init__(self, tokenizer: Any, max_arg_chars: int) -> None:
+        n = len(tokenizer)
+        self.size = n
+        self.max_arg_chars = max_arg_chars
+        self.strs: list[str] = tokenizer.batch_decode(
+            [[i] for i in range(n)], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        special = {int(i) for i in tokenizer.all_special_ids}
+        for i, tok in getattr(tokenizer, "added_tokens_decoder", {}).items():
+            if getattr(tok, "special", False):
+                special.add(int(i))
+        self.special = special
+        clean = [i not in special and _clean(s) for i, s in enumerate(self.strs)]
+        self.clean = torch.tensor(clean, dtype=torch.bool)
+        self.nonblank = torch.tensor([bool(s.strip()) for s in self.strs], dtype=torch.bool) & self.clean
+        self.no_sep = torch.tensor([QUOTE_RANGE_SEP not in s for s in self.strs], dtype=torch.bool)
+        self.length = torch.tensor([len(s) for s in self.strs], dtype=torch.long)
+        self.longest = int(self.length[self.clean].max()) if bool(self.clean.any()) else 0
+        self.end = torch.tensor(
+            [i not in special and s.startswith(BROWSING_END) and not s.strip() and "\r" not in s
+             for i, s in enumerate(self.strs)], dtype=torch.bool)
+        if not bool(self.end.any()):
+            raise ValueError(f"the tokenizer has no token for the end marker {BROWSING_END!r}")
+        # Lookups cover every ordinary token; callers filter by ``clean`` where the text must be.
+        self.by_str: dict[str, list[int]] = {}
+        for i, s in enumerate(self.strs):
+            if i not in special and s and "\ufffd" not in s:
+                self.by_str.setdefault(s, []).append(i)
+        order = sorted((s, i) for s, ids in self.by_str.items() for i in ids)
+        self.sorted_strs = [s for s, _ in order]
+        self.sorted_ids = torch.tensor([i for _, i in order], dtype=torch.long)
+        self._literal: dict[str, dict[str, Any]] = {}
+        self._tries: tuple[dict, dict, int] | None = None
+
+    def mask_of(self, ids: Any) -> torch.Tensor:
+        m = torch.zeros(self.size, dtype=torch.bool)
+        if len(ids):
+            m[torch.as_tensor(ids, dtype=torch.long)] = True
+        return m
+
+    def starting_with(self, prefix: str) -> torch.Tensor:
+        """Ids of usable tokens whose string starts with ``prefix`` (a contiguous sorted range)."""
+        lo = bisect.bisect_left(self.sorted_strs, prefix)
+        hi = bisect.bisect_right(self.sorted_strs, prefix + "\U0010ffff")
+        return self.sorted_ids[lo:hi]
+
+    def literal(self, p: str) -> dict[str, Any]:
+        """Allowed tokens from literal state ``p`` (a proper prefix of some command's literal)."""
+        if p in self._literal:
+            return self._literal[p]
+        static: dict[str, torch.Tensor] = {}
+        free = {name: torch.zeros(self.size, dtype=torch.bool) for name in PAGE_BOUND}
+        per_cmd: dict[str, tuple[list[int], list[tuple[int, str]]]] = {}
+        for spec in COMMANDS:
+            if not spec.prefix.startswith(p) or spec.prefix == p:
+                continue
+            rem = spec.prefix[len(p):]
+            inside = [i for k in range(1, len(rem) + 1) for i in self.by_str.get(rem[:k], [])]
+            span = self.starting_with(rem)
+            span = span[self.length[span] > len(rem)]  # tokens that run past the literal
+            base = static[spec.name] = torch.zeros(self.size, dtype=torch.bool)
+            if spec.arg == "none":
+                ends = self.starting_with(rem + BROWSING_END).tolist()
+                ok = [i for i in ends if not self.strs[i][len(rem):].strip() and "\r" not in self.strs[i]]
+                base[inside] = True
+                base[ok] = True
+            elif spec.arg == "scroll":
+                ok = [i for a in SCROLL_AMOUNTS for i in self.by_str.get(rem + str(a), [])]
+                base[inside] = True
+                base[ok] = True
+            elif spec.arg == "text":
+                # The argument may not start blank: a blank start could use up the token budget.
+                blank_tail = torch.tensor([not self.strs[i][len(rem):].strip() for i in span.tolist()], dtype=torch.bool)
+                ok_mask = self.clean[span] & ~blank_tail & (self.length[span] - len(rem) <= self.max_arg_chars)
+                target = base
+                if spec.name == "quote":
+                    ok_mask &= self.no_sep[span]
+                if spec.name in PAGE_BOUND:
+                    target = free[spec.name]
+                    # Candidates when tied to the page: (id, argument text after the literal).
+                    per_cmd[spec.name] = (inside, [(i, self.strs[i][len(rem):]) for i in span[ok_mask].tolist()])
+                target[inside] = True
+                target[span[ok_mask]] = True
+            elif spec.arg == "link_id":
+                tails = [(i, self.strs[i][len(rem):]) for i in span.tolist()]
+                digits = [(i, d) for i, d in tails if d.isascii() and d.isdigit()]
+                per_cmd[spec.name] = (inside, digits)
+            else:
+                raise AssertionError(f"unhandled arg kind {spec.arg}")  # a new kind in the grammar
+        entry = {"static": static, "free": free, "per_cmd": per_cmd}
+        self._literal[p] = entry
+        return entry
+
+    def tries(self) -> tuple[dict, dict, int]:
+        """Two character tries over normalised clean tokens: full keys and left-stripped keys."""
+        if self._tries is None:
+            full: dict = {}
+            lstripped: dict = {}
+            longest = 0
+            ok = (self.clean & self.no_sep).tolist()
+            for i, s in enumerate(self.strs):
+                if not ok[i] or len(s) > self.max_arg_chars:
+                    continue
+                key = normalise_for_quote(s)
+                for trie, k in ((full, key), (lstripped, key.lstrip(" "))):
+                    node = trie
+                    for ch in k:
+                        node = node.setdefault(ch, {})
+                    node.setdefault(_IDS, []).append(i)
+                longest = max(longest, len(key))
+            self._tries = (full, lstripped, longest)
+        return self._tries
+
+
+_VOCABS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _vocab_for(tokenizer: Any, max_arg_chars: int) -> _Vocab:
+    per_tok = _VOCABS.setdefault(tokenizer, {})
+    if max_arg_chars not in per_tok:
+        per_tok[max_arg_chars] = _Vocab(tokenizer, max_arg_chars)
+    return per_tok[max_arg_chars]
+
+
+class _Page:
+    """A page prepared for quote matching: its normalised text and the tokens a quote may start with."""
+
+    def __init__(self, text: str, vocab: _Vocab) -> None:
+        # The range separator never matches, so a constrained quote is always a plain quote.
+        self.norm = normalise_for_quote(strip_links(text)).replace(QUOTE_RANGE_SEP, "\x00")
+        self._span_cache: dict[tuple[str, str], torch.Tensor] = {}
+        if not self.norm.strip():  # nothing to quote: skip building the tries at all
+            self.window, self.start_mask = 0, torch.zeros(vocab.size, dtype=torch.bool)
+            return
+        _, lstripped, longest = vocab.tries()
+        self.window = longest
+        starts: set[int] = set()
+        for pos in range(len(self.norm)):
+            if self.norm[pos] == " ":
+                continue  # a quote's leading whitespace is stripped, and ids at the root are blank
+            _walk(lstripped, self.norm, pos, longest, starts)
+        self.start_mask = vocab.mask_of(sorted(starts))
+
+    def continuations(self, na: str, vocab: _Vocab) -> set[int]:
+        """Tokens x such that the normalised ``na + x`` is still a substring of the page."""
+        full, lstripped, _ = vocab.tries()
+        trie = lstripped if na.endswith(" ") else full
+        out: set[int] = set(lstripped.get(_IDS, [])) if na.endswith(" ") else set()
+        seen: set[str] = set()
+        pos = self.norm.find(na)
+        while pos >= 0:
+            start = pos + len(na)
+            window = self.norm[start:start + self.window]
+            if window not in seen:
+                seen.add(window)
+                _walk(trie, window, 0, len(window), out)
+            pos = self.norm.find(na, pos + 1)
+        return out
+
+
+def _is_command(text: str, row: RowConstraint) -> bool:
+    try:
+        action = parse(text)
+    except ParseError:
+        return False
+    return action.name != "click" or action.arg in row.link_ids
+
+
+def _walk(trie: dict, text: str, pos: int, depth: int, out: set[int]) -> None:
+    node = trie
+    for ch in text[pos:pos + depth]:
+        node = node.get(ch)
+        if node is None:
+            return
+        ids = node.get(_IDS)
+        if ids:
+            out.update(ids)
+
+
+class CommandConstraint(LogitsProcessor):
+    """Masks logits so each row can only become one grammatical command; see the module doc.
+
+    ``rows`` has one ``RowConstraint`` per prompt; the batch is prompt-major with ``n`` samples
+    per prompt (row ``i*n + j``), or one row per prompt when the policy decodes greedily.
+    ``prompt_len`` defaults to the width of ``input_ids`` at the first call (left padding).
+    ``max_new_tokens``, when given, makes a text argument end before the token budget runs out.
+    """
+
+    def __init__(self, tokenizer: Any, rows: list[RowConstraint], *, n: int = 1, prompt_len: int | None = None,
+                 max_arg_chars: int = 200, max_new_tokens: int | None = None,
+                 eos_ids: list[int] | None = None) -> None:
+        if not rows or not all(isinstance(r, RowConstraint) for r in rows):
+            raise TypeError("rows must be a non-empty list of RowConstraint")
+        if n < 1 or not 1 <= max_arg_chars:
+            raise ValueError(f"need n >= 1 and max_arg_chars >= 1 (got {n}, {max_arg_chars})")
+        self.vocab = _vocab_for(tokenizer, max_arg_chars)
+        eos = list(eos_ids or [])
+        for extra in (tokenizer.eos_token_id, tokenizer.pad_token_id):
+            if extra is not None and extra not in eos:
+                eos.append(int(extra))
+        if not eos:
+            raise ValueError("the tokenizer has no EOS or pad token to end a finished row with")
+        self.eos_mask = self.vocab.mask_of(eos)
+        self.finish_mask = self.vocab.end | self.eos_mask
+        self.per_prompt = list(rows)
+        self.n = n
+        self.prompt_len = prompt_len
+        self.max_new_tokens = max_new_tokens
+        self.rows: list[RowConstraint] | None = None
+        self.texts: list[str] = []
+        self.done: list[bool] = []
+        self.seen = 0
+        self._pages: dict[int, _Page] = {}
+        self._link_strs: dict[int, frozenset[str]] = {}
+        self._text_masks: dict[tuple[bool, bool], torch.Tensor] = {}
+        self._static: dict[tuple[str, frozenset[str] | None], torch.Tensor] = {}
+
+    # --- per-row bookkeeping -------------------------------------------------------------
+
+    def _start(self, input_ids: torch.Tensor) -> None:
+        batch = input_ids.shape[0]
+        if batch == len(self.per_prompt) * self.n:
+            self.rows = [r for r in self.per_prompt for _ in range(self.n)]
+        elif batch == len(self.per_prompt):  # greedy decoding samples each prompt once
+            self.rows = list(self.per_prompt)
+        else:
+            raise ValueError(f"batch has {batch} rows but the constraint has {len(self.per_prompt)} prompts "
+                             f"x n={self.n}")
+        if self.prompt_len is None:
+            self.prompt_len = input_ids.shape[1]
+        self.texts = [""] * batch
+        self.done = [False] * batch
+
+    def _absorb(self, input_ids: torch.Tensor) -> None:
+        assert self.prompt_len is not None
+        new = input_ids[:, self.prompt_len + self.seen:].tolist()
+        eos = self.eos_mask
+        for r, toks in enumerate(new):
+            for t in toks:
+                if self.done[r]:
+                    break
+                if t >= self.vocab.size or eos[t] or t in self.vocab.special:
+                    self.done[r] = True
+                else:
+                    self.texts[r] += self.vocab.strs[t]
+        self.seen += len(new[0]) if new else 0
+
+    def _page(self, r: int) -> _Page:
+        row = self.rows[r]  # type: ignore[index]
+        key = id(row.page_text)
+        if key not in self._pages:
+            self._pages[key] = _Page(row.page_text or "", self.vocab)
+        return self._pages[key]
+
+    # --- the language ---------------------------------------------------------------------
+
+    def allowed(self, r: int) -> torch.Tensor:
+        """The boolean mask over the vocabulary for row ``r`` in its current state."""
+        text = self.texts[r]
+        if self.done[r] or BROWSING_END in text:
+            return self.eos_mask
+        for spec in COMMANDS:
+            if spec.arg == "none":
+                if text == spec.prefix:
+                    return self.finish_mask
+            elif text.startswith(spec.prefix):
+                return self._arg(r, spec, text[len(spec.prefix):])
+        if not any(spec.prefix.startswith(text) for spec in COMMANDS):
+            raise AssertionError(f"row {r} left the command language: {text!r}")  # a bug in this module
+        return self._literal(r, text)
+
+    def _literal(self, r: int, p: str) -> torch.Tensor:
+        row = self.rows[r]  # type: ignore[index]
+        entry = self.vocab.literal(p)
+        key = (p, row.commands)
+        if key not in self._static:
+            mask = torch.zeros(self.vocab.size, dtype=torch.bool)
+            for name, m in entry["static"].items():
+                if row.allows(name):
+                    mask |= m
+            self._static[key] = mask
+        mask = self._static[key].clone()
+        for name in PAGE_BOUND:
+            if name not in entry["per_cmd"] or not row.allows(name):
+                continue
+            if not row.constrains(name):
+                mask |= entry["free"][name]
+                continue
+            page = self._page(r)
+            if bool(page.start_mask.any()):  # else nothing on the page: the command is unavailable
+                inside, spans = entry["per_cmd"][name]
+                mask[inside] = True
+                mask |= self._page_spans(page, (name, p), spans)
+        if "click" in entry["per_cmd"] and row.link_ids and row.allows("click"):
+            inside, digits = entry["per_cmd"]["click"]
+            mask[inside] = True
+            prefixes = self._link_prefixes(row)
+            ok = [i for i, d in digits if d in prefixes]
+            mask[ok] = True
+        steps = self._steps_left()
+        if steps is not None and steps <= 1:
+            # The last token: keep only tokens that leave a whole command, where there are any.
+            ids = mask.nonzero().flatten().tolist()
+            whole = [i for i in ids if _is_command(p + self.vocab.strs[i], row)]
+            if whole:
+                return self.vocab.mask_of(whole)
+        return mask
+
+    def _page_spans(self, page: _Page, key: tuple[str, str], spans: list[tuple[int, str]]) -> torch.Tensor:
+        if key not in page._span_cache:
+            ok = []
+            for i, arg in spans:
+                na = normalise_for_quote(arg).lstrip(" ")
+                if na == "" or na in page.norm:
+                    ok.append(i)
+            page._span_cache[key] = self.vocab.mask_of(ok)
+        return page._span_cache[key]
+
+    def _link_prefixes(self, row: RowConstraint) -> frozenset[str]:
+        key = id(row)
+        if key not in self._link_strs:
+            self._link_strs[key] = frozenset(s[:k] for s in map(str, row.link_ids) for k in range(1, len(s) + 1))
+        return self._link_strs[key]
+
+    def _steps_left(self) -> int | None:
+        return None if self.max_new_tokens is None else self.max_new_tokens - self.seen
+
+    def _arg(self, r: int, spec: CommandSpec, a: str) -> torch.Tensor:
+        row = self.rows[r]  # type: ignore[index]
+        v = self.vocab
+        if spec.arg == "scroll":
+            if a in {str(s) for s in SCROLL_AMOUNTS}:
+                return self.finish_mask
+            return v.mask_of([i for s in SCROLL_AMOUNTS for i in v.by_str.get(str(s), [])])
+        if spec.arg == "link_id":
+            targets = {str(i) for i in row.link_ids}
+            nxt = [i for s in targets if s.startswith(a) and len(s) > len(a)
+                   for k in range(len(a) + 1, len(s) + 1) for i in v.by_str.get(s[len(a):k], [])]
+            mask = v.mask_of(nxt)
+            return mask | self.finish_mask if a in targets else mask
+        if spec.arg != "text":
+            raise AssertionError(f"unhandled arg kind {spec.arg}")
+        budget = v.max_arg_chars - len(a)
+        blank = not a.strip()
+        steps = self._steps_left()
+        if not blank and (budget <= 0 or (steps is not None and steps <= 1)):
+            return self.finish_mask
+        if row.constrains(spec.name):
+            page = self._page(r)
+            na = normalise_for_quote(a).lstrip(" ")
+            if not na:
+                mask = page.start_mask.clone()
+            else:
+                mask = v.mask_of(sorted(page.continuations(na, v)))
+            if budget < v.longest:
+                mask &= v.length <= budget
+            return mask if blank else mask | self.finish_mask
+        key = (blank, spec.name == "quote")
+        if key not in self._text_masks:
+            m = v.nonblank if blank else v.clean
+            if spec.name == "quote":
+                m = m & v.no_sep
+            self._text_masks[key] = m if blank else m | self.finish_mask
+        mask = self._text_masks[key]
+        if budget < v.longest:  # rarely: only near the length cap
+            mask = mask & ((v.length <= budget) | self.finish_mask)
+        return mask
+
+    # --- the processor ---------------------------------------------------------------------
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        if self.rows is None:
+            self._start(input_ids)
+        elif input_ids.shape[0] != len(self.rows):
+            raise ValueError(f"batch changed from {len(self.rows)} to {input_ids.shape[0]} rows; "
+                             "use a fresh CommandConstraint per generate call")
+        self._absorb(input_ids)
+        vocab_width = scores.shape[-1]
+        mask = torch.zeros((len(self.texts), self.vocab.size), dtype=torch.bool)
+        for r in range(len(self.texts)):
+            mask[r] = self.allowed(r)
+        dead = ~mask.any(dim=1)
+        if bool(dead.any()):  # a dead end would give NaN probabilities: end the row instead
+            mask[dead] = self.eos_mask
+        if vocab_width > mask.shape[1]:  # the model's embedding is padded past the tokenizer
+            mask = torch.cat([mask, mask.new_zeros(mask.shape[0], vocab_width - mask.shape[1])], dim=1)
+        elif vocab_width < mask.shape[1]:
+            mask = mask[:, :vocab_width]
+        return scores.masked_fill(~mask.to(scores.device), float("-inf"))
+
+
+def make_command_processor(tokenizer: Any, rows: list[RowConstraint], *, n: int = 1,
+                           **kwargs: Any) -> CommandConstraint:
+    """A fresh ``CommandConstraint`` for one ``generate`` call (it keeps per-row state)."""
+    return CommandConstraint(tokenizer, rows, n=n, **kwargs)
+
+
+def command_token_budget(max_arg_chars: int = 200) -> int:
+    """Enough new tokens for the longest command the constraint allows (every token >= 1 char)."""
+    return max(len(c.prefix) for c in COMMANDS) + max_arg_chars + len(BROWSING_END) + 1

@@ -1,0 +1,162 @@
+"""The reward model: a one-label sequence-classification head on the policy's backbones.
+
+``load_reward_model(spec)`` accepts what ``omni_model.spec`` accepts (``smollm2-135m``, a
+``.gguf`` file, a local HF folder) plus the checkpoints ``training/`` writes: a full folder, or
+a PEFT adapter folder (``adapter_config.json``) whose base spec is loaded first and whose
+trained head comes back through ``modules_to_save``. A backbone without a trained head gets a
+head initialised from a fixed seed, so an untrained RM still scores reproducibly.
+
+Every score reads ``prompts.reward_text(question, quotes, answer)``, the same string training
+uses. Texts longer than ``max_length`` tokens lose the tails of quote extracts (never the
+question or the answer); if even that does not fit, ``PromptTooLongError``.
+
+    rm = load_reward_model("smollm2-135m")
+    rm.score_batch([(question, quotes, answer_a), (question, quotes, answer_b)])
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from browser_env.observation import Quote
+from omni_model.errors import ModelLoadError, UnknownSpecError
+from omni_model.prompts import reward_text
+from omni_model.spec import parse_spec, resolve_model_dir
+
+HEAD_SEED = 0  # an untrained head is drawn from this seed, so two loads score alike
+DEFAULT_MAX_LENGTH = 2048  # tokens; longer texts lose quote-extract tails (CPU cost grows fast)
+
+RewardItem = tuple[str, Sequence[Quote], str]
+
+
+class RewardModel:
+    """Scores (question, quotes, answer) triples; higher means a better answer."""
+
+    def __init__(self, model: Any, tokenizer: Any, *, spec: str = "<in-memory>", max_length: int | None = None) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.device = next(model.parameters()).device
+        config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+        self.context_length = int(getattr(config, "max_position_embeddings", None) or DEFAULT_MAX_LENGTH)
+        self.max_length = min(max_length or DEFAULT_MAX_LENGTH, self.context_length)
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        if tokenizer.pad_token_id is None:
+            raise ModelLoadError(f"the tokenizer of {spec} has neither a pad nor an EOS token to pad batches with")
+        model.config.pad_token_id = tokenizer.pad_token_id
+
+    def text(self, question: str, quotes: Sequence[Quote], answer: str) -> str:
+        """The exact string scored for this triple (after any extract truncation)."""
+        return reward_text(question, list(quotes), answer, tokenizer=self.tokenizer, max_tokens=self.max_length)
+
+    def score(self, question: str, quotes: Sequence[Quote], answer: str) -> float:
+        return self.score_batch([(question, quotes, answer)], batch_size=1)[0]
+
+    def score_batch(self, items: Sequence[RewardItem], batch_size: int = 8) -> list[float]:
+        """Scores in input order. Items are batched by length so padding stays small."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        encoded = [self._encode(self.text(q, qs, a)) for q, qs, a in items]
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        scores: list[float] = [0.0] * len(encoded)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            for i, s in zip(chunk, self._forward([encoded[i] for i in chunk]), strict=True):
+                scores[i] = s
+        return scores
+
+    def _encode(self, text: str) -> list[int]:
+        # Quotes and answers are untrusted text: a literal "<|im_end|>" in them must stay
+        # characters, or it would read as the pad token and move the pooled position.
+        return list(self.tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
+
+    def _forward(self, rows: list[list[int]]) -> list[float]:
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        attention = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            # Right padding: the classifier pools the last token that is not the pad token.
+            ids[i, :len(r)] = torch.tensor(r, dtype=torch.long)
+            attention[i, :len(r)] = 1
+        with torch.inference_mode():
+            logits = self.model(input_ids=ids.to(self.device), attention_mask=attention.to(self.device)).logits
+        return logits[:, 0].float().cpu().tolist()
+
+    def save(self, folder: str | Path) -> Path:
+        """Write a full checkpoint that ``load_reward_model(folder)`` reads back."""
+        folder = Path(folder)
+        self.model.save_pretrained(str(folder))
+        self.tokenizer.save_pretrained(str(folder))
+        return folder
+
+
+def _load_classifier(folder: Path, torch_dtype: Any) -> Any:
+    from transformers import AutoModelForSequenceClassification
+
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"{folder} has no config.json: not a model folder")
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(HEAD_SEED)
+            return AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1, dtype=torch_dtype)
+    except Exception as e:  # corrupt safetensors, bad config, missing weights all surface here
+        raise ModelLoadError(f"could not load a reward model from {folder}: {type(e).__name__}: {e}") from e
+
+
+def _load_tokenizer(*folders: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    errors = []
+    for folder in folders:
+        if not (folder / "tokenizer_config.json").is_file() and not (folder / "tokenizer.json").is_file():
+            continue
+        try:
+            return AutoTokenizer.from_pretrained(str(folder))
+        except Exception as e:
+            errors.append(f"{folder}: {type(e).__name__}: {e}")
+    raise ModelLoadError("no loadable tokenizer in " + ", ".join(map(str, folders))
+                         + ("; " + "; ".join(errors) if errors else ""))
+
+
+def _load_adapter(adapter_dir: Path, torch_dtype: Any) -> tuple[Any, Any]:
+    from peft import PeftModel
+
+    try:
+        base_spec = json.loads((adapter_dir / "adapter_config.json").read_text())["base_model_name_or_path"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelLoadError(f"{adapter_dir}/adapter_config.json has no readable base_model_name_or_path") from e
+    if not base_spec or parse_spec(base_spec).kind in ("peft_dir", "openai"):
+        raise ModelLoadError(f"adapter {adapter_dir} names {base_spec!r} as its base, which is not a backbone")
+    base_dir = resolve_model_dir(base_spec)
+    base = _load_classifier(base_dir, torch_dtype)
+    try:
+        model = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    except Exception as e:
+        raise ModelLoadError(f"could not apply adapter {adapter_dir} to {base_spec}: {type(e).__name__}: {e}") from e
+    return model, _load_tokenizer(adapter_dir, base_dir)
+
+
+def load_reward_model(spec: str, *, device: str | None = None, dtype: str | None = None,
+                      max_length: int | None = None) -> RewardModel:
+    """Load a reward model from a backbone spec or a trained RM folder; raises ModelLoadError."""
+    from omni_model.device import configure_threads, pick_device, pick_dtype
+
+    info = parse_spec(spec)
+    if info.kind == "openai":
+        raise UnknownSpecError(f"{spec!r} names a remote server; a reward model needs local weights")
+    configure_threads()
+    dev = pick_device(device)
+    torch_dtype = pick_dtype(dev, dtype)
+    folder = resolve_model_dir(spec)
+    if info.kind == "peft_dir":
+        model, tokenizer = _load_adapter(folder, torch_dtype)
+    else:
+        model, tokenizer = _load_classifier(folder, torch_dtype), _load_tokenizer(folder)
+    return RewardModel(model.to(dev), tokenizer, spec=spec, max_length=max_length)

@@ -42,7 +42,7 @@ def test_cli_help_is_instant_and_lists_every_command():
     out = subprocess.run([sys.executable, "-m", "webqa", "--help"], capture_output=True, text=True, cwd=REPO,
                          timeout=60)
     assert out.returncode == 0, out.stderr
-    for command in ("setup", "index", "browse", "generate"):
+    for command in ("setup", "index", "browse", "generate", "ask", "eval"):
         assert command in out.stdout
     probe = subprocess.run(
         [sys.executable, "-c", "import sys; from webqa.cli import build_parser; build_parser(); "

@@ -21,6 +21,7 @@ COMMANDS: list[str] = [
     "browser_env.browse_cmd",
     "omni_model.generate_cmd",
     "agent.ask_cmd",
+    "agent.eval_cmd",
 ]
 
 

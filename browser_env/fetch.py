@@ -19,6 +19,9 @@ as ``FetchedPage.body``. Images, media and fonts are never downloaded.
 the page keeps its virtual URL and the policy is not consulted for alias hosts (they are trusted
 by configuration). Chromium crashes and a dead browser raise ``BrowserCrashed``; given a
 ``renew`` callback the fetcher moves to a fresh context and retries once.
+
+The httpx side (vetting, aliases, redirect hops, size limits, ``FetchLimits``) is in
+``browser_env.fetch_http``; this module owns the context, the page and the route handler.
 """
 
 from __future__ import annotations
@@ -29,15 +32,15 @@ import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass
-from typing import Literal, NamedTuple
-from urllib.parse import urljoin, urlsplit
+from dataclasses import astuple, dataclass, replace
+from typing import Literal
 
 import httpx
 from playwright.async_api import Browser, BrowserContext, Page, Request, Route
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from .fetch_http import HOP_BY_HOP, FetchLimits, HttpResolving, HttpResponse
 from .netpolicy import EgressPolicy
 from .types import FetchedPage, FetchError, PolicyError, WorldError
 from .visibility import visible_html
@@ -50,9 +53,6 @@ CONTEXT_OPTIONS: dict = {  # service workers would fetch outside the route handl
     "service_workers": "block", "accept_downloads": False, "permissions": [], "locale": "en-US", "timezone_id": "UTC",
 }
 SKIPPED_RESOURCE_TYPES = frozenset({"image", "media", "font"})
-HTML_TYPES = ("text/html", "application/xhtml+xml")
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "host"})
 # Playwright's service_workers="block" only bypasses workers for routing; registration still
 # succeeds (measured), so the API is removed before any page script runs.
 _NO_SERVICE_WORKERS_JS = "delete Navigator.prototype.serviceWorker;"
@@ -72,44 +72,17 @@ async def new_context(browser: Browser) -> BrowserContext:
 
 
 @dataclass
-class _Response:
-    url: str  # the virtual URL that finally answered
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    hops: list[str]  # URLs that answered with a redirect, in order
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-    @property
-    def is_html(self) -> bool:
-        if "attachment" in self.headers.get("content-disposition", "").lower():
-            return False
-        if self.content_type:
-            return self.content_type in HTML_TYPES
-        return self.body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
-
-
-@dataclass
 class _Navigation:
     """What the route handler learned about the document a ``fetch`` call is loading."""
 
     phase: Literal["goto", "settle"] = "goto"
-    response: _Response | None = None
+    response: HttpResponse | None = None
     error: WorldError | None = None
     restart_to: str | None = None
-    pending: _Response | None = None  # answers the restarted request without fetching again
+    pending: HttpResponse | None = None  # answers the restarted request without fetching again
 
 
-class _Target(NamedTuple):
-    url: str  # where to connect: the alias target or a vetted address
-    headers: dict[str, str]
-    extensions: dict
-
-
-class PlaywrightFetcher:
+class PlaywrightFetcher(HttpResolving):
     """A ``PageFetcher`` on one context and one reused page. Not for concurrent use."""
 
     def __init__(
@@ -119,18 +92,20 @@ class PlaywrightFetcher:
         client: httpx.AsyncClient,
         policy: EgressPolicy | None = None,
         host_aliases: dict[str, str] | None = None,
-        timeout_s: float = 15.0,
-        max_bytes: int = 5_000_000,
-        max_redirects: int = 5,
-        settle_s: float = 0.25,
+        limits: FetchLimits | None = None,
         renew: Callable[[], Awaitable[BrowserContext]] | None = None,
+        **overrides: float,
     ):
+        """``overrides`` (``timeout_s=``, ``max_bytes=``, ``max_redirects=``, ``settle_s=``) replace
+        single fields of ``limits``; an unknown name raises ``TypeError``."""
+        limits = replace(limits or FetchLimits(), **overrides)
         self.context = context
         self.client = client
         self.policy = policy or EgressPolicy()
         # Shared by reference with the pool, so aliases added later reach prewarmed fetchers.
         self.host_aliases = host_aliases if host_aliases is not None else {}
-        self.timeout_s, self.max_bytes, self.max_redirects, self.settle_s = timeout_s, max_bytes, max_redirects, settle_s
+        self.limits = limits
+        self.timeout_s, self.max_bytes, self.max_redirects, self.settle_s = astuple(limits)
         self.renew = renew
         self.crashes_recovered = 0
         self.refusals: deque[tuple[str, str]] = deque(maxlen=200)  # (url, why) of requests not served
@@ -345,87 +320,10 @@ class PlaywrightFetcher:
             return
         await route.fulfill(**_fulfil_args(resp))
 
-    async def _resolve(self, req: Request) -> _Response:
-        """Fetch ``req`` ourselves, vetting and following each redirect hop."""
-        url, method, body = req.url, req.method, req.post_data_buffer
-        headers = {k: v for k, v in req.headers.items() if k.lower() not in _HOP_BY_HOP and not k.startswith(":")}
-        # httpx decodes gzip and deflate; Chromium would also offer br and zstd.
-        headers["accept-encoding"] = "gzip, deflate"
-        hops: list[str] = []
-        for _ in range(self.max_redirects + 1):
-            target = await self._target(url)
-            status, resp_headers, content = await self._http(method, target, {**headers, **target.headers}, body, url)
-            location = resp_headers.get("location")
-            if status not in REDIRECT_STATUSES or not location:
-                return _Response(url, status, resp_headers, content, hops)
-            hops.append(url)
-            url = self._unalias(urljoin(url, location.strip()))
-            if status == 303 or (status in (301, 302) and method == "POST"):
-                method, body = "GET", None
-        raise FetchError(f"too many redirects (more than {self.max_redirects}) from {req.url}")
-
-    async def _target(self, url: str) -> _Target:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower().rstrip(".")
-        base = self.host_aliases.get(host)
-        if base is not None and parts.scheme in ("http", "https"):
-            real = base.rstrip("/") + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            return _Target(real, {"host": parts.netloc.rsplit("@", 1)[-1]}, {})
-        vetted = await self.policy.check_url_async(url)
-        if vetted.is_ip_literal or not vetted.addresses:
-            return _Target(url, {}, {})
-        # Connect to an address the policy vetted, not to whatever DNS says a moment later.
-        addr = sorted(vetted.addresses, key=lambda a: ":" in a)[0]
-        netloc = f"[{addr}]" if ":" in addr else addr
-        if parts.port is not None:
-            netloc += f":{parts.port}"
-        pinned = parts._replace(netloc=netloc, fragment="").geturl()
-        ext = {"sni_hostname": vetted.host} if vetted.scheme == "https" else {}
-        return _Target(pinned, {"host": parts.netloc.rsplit("@", 1)[-1]}, ext)
-
-    def _unalias(self, url: str) -> str:
-        """Map a redirect into an alias target back onto its virtual host."""
-        for host, base in self.host_aliases.items():
-            prefix = base.rstrip("/")
-            if url == prefix or url.startswith(prefix + "/"):
-                return f"{urlsplit(url).scheme}://{host}{url[len(prefix):] or '/'}"
-        return url
-
-    async def _http(self, method: str, target: _Target, headers: dict[str, str], body: bytes | None, shown: str):
-        request = self.client.build_request(method, target.url, headers=headers, content=body, extensions=target.extensions)
-        try:
-            response = await self.client.send(request, stream=True, follow_redirects=False)
-        except httpx.TimeoutException as e:
-            raise FetchError(f"timed out fetching {shown}") from e
-        except httpx.HTTPError as e:
-            raise FetchError(f"could not fetch {shown}: {e}") from e
-        try:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                raise FetchError(f"page too large: {shown} declares {int(declared):,} bytes (limit {self.max_bytes:,})")
-            chunks, size = [], 0
-            if not (response.status_code in REDIRECT_STATUSES and "location" in response.headers):
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise FetchError(f"page too large: {shown} is over {self.max_bytes:,} bytes")
-                    chunks.append(chunk)
-        except httpx.TimeoutException as e:
-            raise FetchError(f"timed out reading {shown}") from e
-        except httpx.HTTPError as e:
-            raise FetchError(f"could not read {shown}: {e}") from e
-        finally:
-            await response.aclose()
-        merged: dict[str, str] = {}
-        for key, value in response.headers.multi_items():
-            key = key.lower()
-            # Playwright takes one string per header; it splits set-cookie on newlines.
-            merged[key] = f"{merged[key]}{chr(10) if key == 'set-cookie' else ', '}{value}" if key in merged else value
-        return response.status_code, merged, b"".join(chunks)
 
 
-def _fulfil_args(resp: _Response) -> dict:
-    headers = {k: v for k, v in resp.headers.items() if k not in _HOP_BY_HOP}
+def _fulfil_args(resp: HttpResponse) -> dict:
+    headers = {k: v for k, v in resp.headers.items() if k not in HOP_BY_HOP}
     return {"status": resp.status, "headers": headers, "body": resp.body}
 
 

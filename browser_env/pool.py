@@ -29,6 +29,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from .chromium import SEALED_ARGS, launch
 from .fetch import PlaywrightFetcher, new_context
+from .fetch_http import FetchLimits
 from .netpolicy import EgressPolicy
 from .types import WorldError
 
@@ -73,10 +74,10 @@ class BrowserPool:
         prewarm: int = 2,
         policy: EgressPolicy | None = None,
         host_aliases: dict[str, str] | None = None,
-        timeout_s: float = 15.0,
-        max_bytes: int = 5_000_000,
-        max_redirects: int = 5,
-        settle_s: float = 0.25,
+        timeout_s: float = FetchLimits.timeout_s,
+        max_bytes: int = FetchLimits.max_bytes,
+        max_redirects: int = FetchLimits.max_redirects,
+        settle_s: float = FetchLimits.settle_s,
         client: httpx.AsyncClient | None = None,
         headless: bool = True,
     ):
@@ -86,6 +87,8 @@ class BrowserPool:
         self.host_aliases: dict[str, str] = {}
         for host, base in (host_aliases or {}).items():
             self.add_host_alias(host, base)
+        # Handed as one value to every fetcher; the defaults above are FetchLimits' own.
+        self.limits = FetchLimits(timeout_s, max_bytes, max_redirects, settle_s)
         self.timeout_s, self.max_bytes, self.max_redirects, self.settle_s = timeout_s, max_bytes, max_redirects, settle_s
         self._own_client = client is None
         self.client = client or httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(timeout_s))
@@ -190,10 +193,7 @@ class BrowserPool:
             client=self.client,
             policy=self.policy,
             host_aliases=self.host_aliases,
-            timeout_s=self.timeout_s,
-            max_bytes=self.max_bytes,
-            max_redirects=self.max_redirects,
-            settle_s=self.settle_s,
+            limits=self.limits,
             renew=self._renew_context,
         )
 

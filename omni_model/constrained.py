@@ -16,7 +16,8 @@ one well-formed command from ``browser_env.grammar.COMMANDS`` followed by the en
 - commands with no argument end right after the literal.
 
 Per-tokenizer work (decoding the ~49k token strings, masks per literal state, tries for page
-matching) is done once and cached; per step a row costs a few vectorised mask operations.
+matching) is done once and cached in ``omni_model.vocab_index``; per step a row costs a few
+vectorised mask operations.
 Pass ``logits_processor=None`` to the policy to decode unconstrained.
 
     proc = make_command_processor(policy.tokenizer, [RowConstraint(frozenset({0, 1}))], n=4)
@@ -25,25 +26,20 @@ Pass ``logits_processor=None`` to the policy to decode unconstrained.
 
 from __future__ import annotations
 
-import bisect
 import re
-import unicodedata
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from transformers import LogitsProcessor
 
-from browser_env.grammar import COMMANDS, QUOTE_RANGE_SEP, SCROLL_AMOUNTS, CommandSpec, ParseError, parse
-from browser_env.render import strip_links
+from browser_env.grammar import COMMANDS, SCROLL_AMOUNTS, CommandSpec, ParseError, parse
 from omni_model.prompts import BROWSING_END
+# The vocabulary index and page matching live in vocab_index; normalise_for_quote and
+# PAGE_BOUND stay importable from here, where callers and tests have always found them.
+from omni_model.vocab_index import PAGE_BOUND, Page, normalise_for_quote, vocab_for
 
-_BAD_CATEGORIES = {"Cc", "Cf", "Co", "Cs"}  # what grammar.parse refuses (newlines included)
-_WS = re.compile(r"\s+")
-_IDS = "\x00ids"  # trie key holding the token ids that end at a node (never a token character)
 _LINK_ID = re.compile(r"【(\d+)†")
-PAGE_BOUND = ("quote", "find")  # text commands whose argument can be tied to the page
 
 
 @dataclass(frozen=True)
@@ -83,194 +79,12 @@ class RowConstraint:
         return cls(ids, page_text, constrain_quote, constrain_find)
 
 
-def normalise_for_quote(text: str) -> str:
-    """Lower-case per character (as the browser does), whitespace runs as one space."""
-    return _WS.sub(" ", "".join(ch.lower() for ch in text))
-
-
-def _clean(s: str) -> bool:
-    return bool(s) and "\ufffd" not in s and not any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in s)
-
-
-class _Vocab:
-    """Everything about one tokenizer's vocabulary that the constraint needs, computed once."""
-
-    def __init__(self, tokenizer: Any, max_arg_chars: int) -> None:
-        n = len(tokenizer)
-        self.size = n
-        self.max_arg_chars = max_arg_chars
-        self.strs: list[str] = tokenizer.batch_decode(
-            [[i] for i in range(n)], skip_special_tokens=False, clean_up_tokenization_spaces=False)
-        special = {int(i) for i in tokenizer.all_special_ids}
-        for i, tok in getattr(tokenizer, "added_tokens_decoder", {}).items():
-            if getattr(tok, "special", False):
-                special.add(int(i))
-        self.special = special
-        clean = [i not in special and _clean(s) for i, s in enumerate(self.strs)]
-        self.clean = torch.tensor(clean, dtype=torch.bool)
-        self.nonblank = torch.tensor([bool(s.strip()) for s in self.strs], dtype=torch.bool) & self.clean
-        self.no_sep = torch.tensor([QUOTE_RANGE_SEP not in s for s in self.strs], dtype=torch.bool)
-        self.length = torch.tensor([len(s) for s in self.strs], dtype=torch.long)
-        self.longest = int(self.length[self.clean].max()) if bool(self.clean.any()) else 0
-        self.end = torch.tensor(
-            [i not in special and s.startswith(BROWSING_END) and not s.strip() and "\r" not in s
-             for i, s in enumerate(self.strs)], dtype=torch.bool)
-        if not bool(self.end.any()):
-            raise ValueError(f"the tokenizer has no token for the end marker {BROWSING_END!r}")
-        # Lookups cover every ordinary token; callers filter by ``clean`` where the text must be.
-        self.by_str: dict[str, list[int]] = {}
-        for i, s in enumerate(self.strs):
-            if i not in special and s and "\ufffd" not in s:
-                self.by_str.setdefault(s, []).append(i)
-        order = sorted((s, i) for s, ids in self.by_str.items() for i in ids)
-        self.sorted_strs = [s for s, _ in order]
-        self.sorted_ids = torch.tensor([i for _, i in order], dtype=torch.long)
-        self._literal: dict[str, dict[str, Any]] = {}
-        self._tries: tuple[dict, dict, int] | None = None
-
-    def mask_of(self, ids: Any) -> torch.Tensor:
-        m = torch.zeros(self.size, dtype=torch.bool)
-        if len(ids):
-            m[torch.as_tensor(ids, dtype=torch.long)] = True
-        return m
-
-    def starting_with(self, prefix: str) -> torch.Tensor:
-        """Ids of usable tokens whose string starts with ``prefix`` (a contiguous sorted range)."""
-        lo = bisect.bisect_left(self.sorted_strs, prefix)
-        hi = bisect.bisect_right(self.sorted_strs, prefix + "\U0010ffff")
-        return self.sorted_ids[lo:hi]
-
-    def literal(self, p: str) -> dict[str, Any]:
-        """Allowed tokens from literal state ``p`` (a proper prefix of some command's literal)."""
-        if p in self._literal:
-            return self._literal[p]
-        static: dict[str, torch.Tensor] = {}
-        free = {name: torch.zeros(self.size, dtype=torch.bool) for name in PAGE_BOUND}
-        per_cmd: dict[str, tuple[list[int], list[tuple[int, str]]]] = {}
-        for spec in COMMANDS:
-            if not spec.prefix.startswith(p) or spec.prefix == p:
-                continue
-            rem = spec.prefix[len(p):]
-            inside = [i for k in range(1, len(rem) + 1) for i in self.by_str.get(rem[:k], [])]
-            span = self.starting_with(rem)
-            span = span[self.length[span] > len(rem)]  # tokens that run past the literal
-            base = static[spec.name] = torch.zeros(self.size, dtype=torch.bool)
-            if spec.arg == "none":
-                ends = self.starting_with(rem + BROWSING_END).tolist()
-                ok = [i for i in ends if not self.strs[i][len(rem):].strip() and "\r" not in self.strs[i]]
-                base[inside] = True
-                base[ok] = True
-            elif spec.arg == "scroll":
-                ok = [i for a in SCROLL_AMOUNTS for i in self.by_str.get(rem + str(a), [])]
-                base[inside] = True
-                base[ok] = True
-            elif spec.arg == "text":
-                # The argument may not start blank: a blank start could use up the token budget.
-                blank_tail = torch.tensor([not self.strs[i][len(rem):].strip() for i in span.tolist()], dtype=torch.bool)
-                ok_mask = self.clean[span] & ~blank_tail & (self.length[span] - len(rem) <= self.max_arg_chars)
-                target = base
-                if spec.name == "quote":
-                    ok_mask &= self.no_sep[span]
-                if spec.name in PAGE_BOUND:
-                    target = free[spec.name]
-                    # Candidates when tied to the page: (id, argument text after the literal).
-                    per_cmd[spec.name] = (inside, [(i, self.strs[i][len(rem):]) for i in span[ok_mask].tolist()])
-                target[inside] = True
-                target[span[ok_mask]] = True
-            elif spec.arg == "link_id":
-                tails = [(i, self.strs[i][len(rem):]) for i in span.tolist()]
-                digits = [(i, d) for i, d in tails if d.isascii() and d.isdigit()]
-                per_cmd[spec.name] = (inside, digits)
-            else:
-                raise AssertionError(f"unhandled arg kind {spec.arg}")  # a new kind in the grammar
-        entry = {"static": static, "free": free, "per_cmd": per_cmd}
-        self._literal[p] = entry
-        return entry
-
-    def tries(self) -> tuple[dict, dict, int]:
-        """Two character tries over normalised clean tokens: full keys and left-stripped keys."""
-        if self._tries is None:
-            full: dict = {}
-            lstripped: dict = {}
-            longest = 0
-            ok = (self.clean & self.no_sep).tolist()
-            for i, s in enumerate(self.strs):
-                if not ok[i] or len(s) > self.max_arg_chars:
-                    continue
-                key = normalise_for_quote(s)
-                for trie, k in ((full, key), (lstripped, key.lstrip(" "))):
-                    node = trie
-                    for ch in k:
-                        node = node.setdefault(ch, {})
-                    node.setdefault(_IDS, []).append(i)
-                longest = max(longest, len(key))
-            self._tries = (full, lstripped, longest)
-        return self._tries
-
-
-_VOCABS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _vocab_for(tokenizer: Any, max_arg_chars: int) -> _Vocab:
-    per_tok = _VOCABS.setdefault(tokenizer, {})
-    if max_arg_chars not in per_tok:
-        per_tok[max_arg_chars] = _Vocab(tokenizer, max_arg_chars)
-    return per_tok[max_arg_chars]
-
-
-class _Page:
-    """A page prepared for quote matching: its normalised text and the tokens a quote may start with."""
-
-    def __init__(self, text: str, vocab: _Vocab) -> None:
-        # The range separator never matches, so a constrained quote is always a plain quote.
-        self.norm = normalise_for_quote(strip_links(text)).replace(QUOTE_RANGE_SEP, "\x00")
-        self._span_cache: dict[tuple[str, str], torch.Tensor] = {}
-        if not self.norm.strip():  # nothing to quote: skip building the tries at all
-            self.window, self.start_mask = 0, torch.zeros(vocab.size, dtype=torch.bool)
-            return
-        _, lstripped, longest = vocab.tries()
-        self.window = longest
-        starts: set[int] = set()
-        for pos in range(len(self.norm)):
-            if self.norm[pos] == " ":
-                continue  # a quote's leading whitespace is stripped, and ids at the root are blank
-            _walk(lstripped, self.norm, pos, longest, starts)
-        self.start_mask = vocab.mask_of(sorted(starts))
-
-    def continuations(self, na: str, vocab: _Vocab) -> set[int]:
-        """Tokens x such that the normalised ``na + x`` is still a substring of the page."""
-        full, lstripped, _ = vocab.tries()
-        trie = lstripped if na.endswith(" ") else full
-        out: set[int] = set(lstripped.get(_IDS, [])) if na.endswith(" ") else set()
-        seen: set[str] = set()
-        pos = self.norm.find(na)
-        while pos >= 0:
-            start = pos + len(na)
-            window = self.norm[start:start + self.window]
-            if window not in seen:
-                seen.add(window)
-                _walk(trie, window, 0, len(window), out)
-            pos = self.norm.find(na, pos + 1)
-        return out
-
-
 def _is_command(text: str, row: RowConstraint) -> bool:
     try:
         action = parse(text)
     except ParseError:
         return False
     return action.name != "click" or action.arg in row.link_ids
-
-
-def _walk(trie: dict, text: str, pos: int, depth: int, out: set[int]) -> None:
-    node = trie
-    for ch in text[pos:pos + depth]:
-        node = node.get(ch)
-        if node is None:
-            return
-        ids = node.get(_IDS)
-        if ids:
-            out.update(ids)
 
 
 class CommandConstraint(LogitsProcessor):
@@ -289,7 +103,7 @@ class CommandConstraint(LogitsProcessor):
             raise TypeError("rows must be a non-empty list of RowConstraint")
         if n < 1 or not 1 <= max_arg_chars:
             raise ValueError(f"need n >= 1 and max_arg_chars >= 1 (got {n}, {max_arg_chars})")
-        self.vocab = _vocab_for(tokenizer, max_arg_chars)
+        self.vocab = vocab_for(tokenizer, max_arg_chars)
         eos = list(eos_ids or [])
         for extra in (tokenizer.eos_token_id, tokenizer.pad_token_id):
             if extra is not None and extra not in eos:
@@ -306,7 +120,7 @@ class CommandConstraint(LogitsProcessor):
         self.texts: list[str] = []
         self.done: list[bool] = []
         self.seen = 0
-        self._pages: dict[int, _Page] = {}
+        self._pages: dict[int, Page] = {}
         self._link_strs: dict[int, frozenset[str]] = {}
         self._text_masks: dict[tuple[bool, bool], torch.Tensor] = {}
         self._static: dict[tuple[str, frozenset[str] | None], torch.Tensor] = {}
@@ -341,11 +155,11 @@ class CommandConstraint(LogitsProcessor):
                     self.texts[r] += self.vocab.strs[t]
         self.seen += len(new[0]) if new else 0
 
-    def _page(self, r: int) -> _Page:
+    def _page(self, r: int) -> Page:
         row = self.rows[r]  # type: ignore[index]
         key = id(row.page_text)
         if key not in self._pages:
-            self._pages[key] = _Page(row.page_text or "", self.vocab)
+            self._pages[key] = Page(row.page_text or "", self.vocab)
         return self._pages[key]
 
     # --- the language ---------------------------------------------------------------------
@@ -402,15 +216,15 @@ class CommandConstraint(LogitsProcessor):
                 return self.vocab.mask_of(whole)
         return mask
 
-    def _page_spans(self, page: _Page, key: tuple[str, str], spans: list[tuple[int, str]]) -> torch.Tensor:
-        if key not in page._span_cache:
+    def _page_spans(self, page: Page, key: tuple[str, str], spans: list[tuple[int, str]]) -> torch.Tensor:
+        if key not in page.span_cache:
             ok = []
             for i, arg in spans:
                 na = normalise_for_quote(arg).lstrip(" ")
                 if na == "" or na in page.norm:
                     ok.append(i)
-            page._span_cache[key] = self.vocab.mask_of(ok)
-        return page._span_cache[key]
+            page.span_cache[key] = self.vocab.mask_of(ok)
+        return page.span_cache[key]
 
     def _link_prefixes(self, row: RowConstraint) -> frozenset[str]:
         key = id(row)

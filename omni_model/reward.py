@@ -25,6 +25,7 @@ import torch
 
 from browser_env.observation import Quote
 from omni_model.errors import ModelLoadError, UnknownSpecError
+from omni_model.loading import load_tokenizer as _load_tokenizer
 from omni_model.prompts import reward_text
 from omni_model.spec import parse_spec, resolve_model_dir
 
@@ -108,21 +109,6 @@ def _load_classifier(folder: Path, torch_dtype: Any) -> Any:
             return AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1, dtype=torch_dtype)
     except Exception as e:  # corrupt safetensors, bad config, missing weights all surface here
         raise ModelLoadError(f"could not load a reward model from {folder}: {type(e).__name__}: {e}") from e
-
-
-def _load_tokenizer(*folders: Path) -> Any:
-    from transformers import AutoTokenizer
-
-    errors = []
-    for folder in folders:
-        if not (folder / "tokenizer_config.json").is_file() and not (folder / "tokenizer.json").is_file():
-            continue
-        try:
-            return AutoTokenizer.from_pretrained(str(folder))
-        except Exception as e:
-            errors.append(f"{folder}: {type(e).__name__}: {e}")
-    raise ModelLoadError("no loadable tokenizer in " + ", ".join(map(str, folders))
-                         + ("; " + "; ".join(errors) if errors else ""))
 
 
 def _load_adapter(adapter_dir: Path, torch_dtype: Any) -> tuple[Any, Any]:

@@ -22,6 +22,7 @@ import httpx
 
 from ..types import BackendError, SearchResult
 from .failover import RetryPolicy, get_json
+from .http import ClientOwner
 
 DEFAULT_URL = "https://api.search.brave.com/res/v1/web/search"
 MAX_COUNT = 20  # the API rejects count > 20 with 422
@@ -33,7 +34,7 @@ def clean_text(text: str) -> str:
     return " ".join(html.unescape(_TAG.sub("", text)).split())
 
 
-class BraveSearch:
+class BraveSearch(ClientOwner):
     name = "brave"
 
     def __init__(
@@ -49,19 +50,7 @@ class BraveSearch:
         self.base_url = base_url
         self.timeout = timeout
         self.retry = retry
-        self._client = client
-        self._owns_client = client is None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(headers={"User-Agent": "webqa"})
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        super().__init__(client)
 
     async def search(self, query: str, k: int = 10) -> list[SearchResult]:
         if not self.api_key:

@@ -19,9 +19,10 @@ import httpx
 
 from ..types import BackendError, SearchResult
 from .failover import RetryPolicy, get_json
+from .http import ClientOwner
 
 
-class SearxngSearch:
+class SearxngSearch(ClientOwner):
     name = "searxng"
 
     def __init__(
@@ -41,19 +42,7 @@ class SearxngSearch:
         self.engines = engines
         self.language = language
         self.retry = retry
-        self._client = client
-        self._owns_client = client is None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(headers={"User-Agent": "webqa"})
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        super().__init__(client)
 
     async def search(self, query: str, k: int = 10) -> list[SearchResult]:
         params: dict[str, str | int] = {"q": query, "format": "json", "pageno": 1}

@@ -1,7 +1,8 @@
 """BrowserPool: fresh contexts per session, prewarming, aliases, the concurrency bound, crash
 recovery (a killed Chromium, a crashed page) and a clean shutdown with no leftover processes.
 
-The servers come from test_fetch (``Site``); one pool is shared by the module to keep it fast.
+The servers are ``tests/browser_env/sites.py``'s (``loop`` and ``sites`` fixtures in conftest.py);
+one pool is shared by the module to keep it fast.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from browser_env.netpolicy import EgressPolicy
 from browser_env.pool import BrowserPool, available_memory_gib, default_concurrency
-from tests.browser_env.test_fetch import Site, build_sites
+from tests.browser_env.sites import Site
 
 
 def test_default_concurrency_formula():
@@ -39,22 +40,6 @@ def test_importing_the_fetch_stack_does_not_load_torch():
     code = "import sys, browser_env.pool, browser_env.fetch, browser_env.netpolicy; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-@pytest.fixture(scope="module")
-def loop():
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture(scope="module")
-def sites():
-    good, bad = Site(), Site()
-    build_sites(good, bad)
-    yield good, bad
-    good.stop()
-    bad.stop()
 
 
 def make_pool(good: Site, **kw) -> BrowserPool:

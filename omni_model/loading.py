@@ -1,0 +1,29 @@
+"""Loading a tokenizer from model folders, shared by the policy and the reward model.
+
+Both load a tokenizer the same way: from the first of several folders (an adapter folder,
+then its base) that holds tokenizer files, and raise ``ModelLoadError`` naming every folder
+tried. transformers is imported only when a tokenizer is actually loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omni_model.errors import ModelLoadError
+
+
+def load_tokenizer(*folders: Path) -> Any:
+    """The tokenizer of the first folder with tokenizer files that loads; else ModelLoadError."""
+    from transformers import AutoTokenizer
+
+    errors = []
+    for folder in folders:
+        if not (folder / "tokenizer_config.json").is_file() and not (folder / "tokenizer.json").is_file():
+            continue
+        try:
+            return AutoTokenizer.from_pretrained(str(folder))
+        except Exception as e:
+            errors.append(f"{folder}: {type(e).__name__}: {e}")
+    raise ModelLoadError("no loadable tokenizer in " + ", ".join(map(str, folders))
+                         + ("; " + "; ".join(errors) if errors else ""))

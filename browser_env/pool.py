@@ -80,6 +80,7 @@ class BrowserPool:
         settle_s: float = FetchLimits.settle_s,
         client: httpx.AsyncClient | None = None,
         headless: bool = True,
+        warm_url: str | None = None,
     ):
         self.max_concurrency = max_concurrency or default_concurrency()
         self.prewarm = prewarm
@@ -93,6 +94,9 @@ class BrowserPool:
         self._own_client = client is None
         self.client = client or httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(timeout_s))
         self.headless = headless
+        # A prewarmed context loads this page once, so its renderer is up before an episode's
+        # first click (the first navigation in a fresh context costs several times a later one).
+        self.warm_url = warm_url
         self.launches = 0  # Chromium starts, the first included
         self.crashes_recovered = 0  # fresh contexts handed to fetchers after a crash
         self._pw: Playwright | None = None
@@ -186,9 +190,9 @@ class BrowserPool:
             self.launches += 1
             return self._browser
 
-    async def _new_fetcher(self) -> PlaywrightFetcher:
+    async def _new_fetcher(self, *, warm: bool = False) -> PlaywrightFetcher:
         context = await new_context(await self._ensure_browser())
-        return await PlaywrightFetcher.open(
+        fetcher = await PlaywrightFetcher.open(
             context,
             client=self.client,
             policy=self.policy,
@@ -196,6 +200,10 @@ class BrowserPool:
             limits=self.limits,
             renew=self._renew_context,
         )
+        if warm and self.warm_url:
+            with suppress(WorldError):  # only a head start: an episode works without it
+                await fetcher.fetch(self.warm_url)
+        return fetcher
 
     async def _renew_context(self) -> BrowserContext:
         """Called by a fetcher after a crash: a fresh context, on a relaunched browser if needed."""
@@ -212,7 +220,7 @@ class BrowserPool:
     async def _refill(self) -> None:
         while not self._closed and len(self._ready) < self.prewarm:
             try:
-                fetcher = await self._new_fetcher()
+                fetcher = await self._new_fetcher(warm=True)
             except (WorldError, PlaywrightError) as e:
                 # Background work has no caller to raise to; acquire() will meet the same fault.
                 log.warning("prewarming a browser context failed: %s", e)

@@ -61,9 +61,10 @@ class WebRuntime:
         for spec in self.search_specs:
             if spec.startswith("searxng:"):
                 allowed.append(urlsplit(spec.removeprefix("searxng:")).netloc)
+        warm_url = f"http://{self.miniweb.host}/" if self.miniweb else None
         self.pool = BrowserPool(policy=EgressPolicy(allowed_hosts=allowed), host_aliases=aliases,
                                 prewarm=self.prewarm, max_concurrency=self.max_concurrency,
-                                timeout_s=self.timeout_s)
+                                timeout_s=self.timeout_s, warm_url=warm_url)
         await self.pool.__aenter__()
         self.search = await self._make_search()
         return self

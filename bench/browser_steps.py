@@ -106,7 +106,7 @@ async def episode(rt: WebRuntime, question: str, timings: dict[str, list[float]]
 
 
 async def run_shared(index: Path, qs: list[str], concurrency: int, timings=None) -> tuple[int, float]:
-    async with WebRuntime(index, prewarm=min(concurrency, 4)) as rt:
+    async with WebRuntime(index, prewarm=max(2, min(concurrency, 4))) as rt:
         await episode(rt, "warm up", None)
         sem = asyncio.Semaphore(concurrency)
 

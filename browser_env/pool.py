@@ -148,7 +148,8 @@ class BrowserPool:
             self._sem.release()
             raise
         self._leased.add(fetcher)
-        self._schedule_refill()
+        if not self._ready:
+            self._schedule_refill()  # the next acquire would wait: prepare one now
         return fetcher
 
     async def release(self, fetcher: PlaywrightFetcher) -> None:
@@ -160,6 +161,9 @@ class BrowserPool:
             await fetcher.close()
         finally:
             self._sem.release()
+        # Refill here rather than on acquire while a spare is left: preparing a context competes
+        # with the episode that just started for Chromium and the two cores.
+        self._schedule_refill()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[PlaywrightFetcher]:

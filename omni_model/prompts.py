@@ -155,6 +155,18 @@ def browsing_prompt(obs: Observation, *, tokenizer: Any = None, max_tokens: int 
     return build_browsing_prompt(obs, tokenizer=tokenizer, max_tokens=max_tokens).text
 
 
+def browsing_prompt_from_text(observation_text: str, *, tokenizer: Any = None, max_tokens: int | None = None) -> str:
+    """The browsing prompt around an observation already rendered (e.g. one recorded in a demo).
+
+    Unlike ``build_browsing_prompt`` it cannot shorten the page text, so a prompt over
+    ``max_tokens`` raises ``PromptTooLongError``."""
+    _need_tokenizer(tokenizer, max_tokens)
+    text = _wrap(BROWSING_INSTRUCTIONS + help_text(), observation_text, tokenizer)
+    if max_tokens is not None and (n := count_tokens(tokenizer, text)) > max_tokens:
+        raise PromptTooLongError(n, 0, max_tokens)
+    return text
+
+
 def browsing_completion(command: str) -> str:
     """The training target for one browsing step: the command and the end marker."""
     command = command.strip()

@@ -22,6 +22,7 @@ COMMANDS: list[str] = [
     "omni_model.generate_cmd",
     "agent.ask_cmd",
     "agent.eval_cmd",
+    "training.rm_eval_cmd",
 ]
 
 

@@ -1,0 +1,144 @@
+"""`webqa rm eval` on a hand-checked toy set, with a stub reward model (no model is loaded)."""
+
+import argparse
+import json
+
+import pytest
+
+from training import rm_eval_cmd
+from training.comparisons import Comparison, export_trl, export_webgpt, to_trl_rows
+from training.rm_eval import citation_count, evaluate, wilson
+
+# (answer_0, answer_1, score_0, RM score of answer_0, RM score of answer_1)
+TOY = [
+    ("Alpha is A [1][2].", "Alpha might be something else entirely.", 1.0, 2.0, 1.0),  # RM right, longer wrong, cites right
+    ("Beta [1].", "Beta is B, as the source says [1].", -1.0, 0.5, 0.2),  # RM wrong, longer right, cites equal
+    ("Gamma is G, explained at length here.", "Gamma?", 1.0, 3.0, -1.0),  # RM right, longer right, cites equal (0-0)
+    ("Delta [1, 2, 3].", "Delta is D [1].", 0.5, 1.0, 1.0),  # RM equal, longer right (16 > 15 chars), cites right (3 > 1)
+    ("Eps.", "Epsilon.", 0.0, 9.0, 0.0),  # a tie in the data: excluded
+    ("Zeta is Z for sure, long answer.", "Zeta [1].", -1.0, -2.0, 0.0),  # RM right, longer wrong, cites right
+]
+# Hand count over the 5 non-ties (an equal pair counts half):
+#   RM:        1 + 0 + 1 + 0.5 + 1 = 3.5  -> 0.7
+#   longer:    0 + 1 + 1 + 1   + 0 = 3    -> 0.6
+#   citations: 1 + .5 + .5 + 1 + 1 = 4    -> 0.8 (2 undecided)
+# Wilson, z = 1.96, n = 5 (z^2 = 3.8415, z^2/n = 0.7683, denominator 1 + z^2/n = 1.7683):
+#   p = 0.7: centre (0.7 + 0.3841)/1.7683 = 0.6131; half 1.96/1.7683*sqrt(0.21/5 + 3.8415/100) = 1.1084*0.2836 = 0.3143
+#            -> [0.2988, 0.9274]
+#   p = 0.6: centre 0.5566; half 1.1084*sqrt(0.24/5 + 0.0384) = 1.1084*0.2940 = 0.3258 -> [0.2307, 0.8824]
+#   p = 0.8: centre 0.6697; half 1.1084*sqrt(0.16/5 + 0.0384) = 1.1084*0.2654 = 0.2941 -> [0.3755, 0.9638]
+RM_CI, LONGER_CI, CITES_CI = (0.2988, 0.9274), (0.2307, 0.8824), (0.3755, 0.9638)
+
+
+class StubRM:
+    """Scores an answer by a table; records the calls."""
+
+    def __init__(self):
+        self.scores = {a: s for a0, a1, _, s0, s1 in TOY for a, s in ((a0, s0), (a1, s1))}
+        self.calls = []
+
+    def score_batch(self, items, batch_size=8):
+        self.calls.append((len(items), batch_size))
+        return [self.scores[answer.strip()] for _question, _quotes, answer in items]
+
+
+def _toy():
+    return [Comparison(f"Question {i}?", a0, a1, s0, -s0, source=f"toy:{i + 1}") for i, (a0, a1, s0, _, _) in enumerate(TOY)]
+
+
+def test_wilson_by_hand():
+    for (s, n), (lo, hi) in [((3.5, 5), RM_CI), ((3, 5), LONGER_CI), ((4, 5), CITES_CI)]:
+        assert wilson(s, n) == pytest.approx((lo, hi), abs=1e-4)
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        wilson(0, 0)
+
+
+def test_citation_count():
+    assert [citation_count(a) for a in ("x [1][2].", "y [1, 2, 3].", "none", "[12] ref")] == [2, 3, 0, 1]
+
+
+def test_evaluate_toy_set():
+    decided = [c for c in _toy() if not c.is_tie]
+    report = evaluate(StubRM(), decided)
+    assert (report.model.n, report.model.correct, report.model.undecided) == (5, 3.5, 1)
+    assert report.model.accuracy == pytest.approx(0.7)
+    assert (report.longer.accuracy, report.longer.undecided) == (pytest.approx(0.6), 0)
+    assert (report.more_citations.accuracy, report.more_citations.undecided) == (pytest.approx(0.8), 2)
+    with pytest.raises(ValueError, match="tie"):
+        evaluate(StubRM(), _toy())
+
+
+def _args(path, **kw):
+    base = {"reward_model": "stub-rm", "comparisons": str(path), "json": True, "limit": None, "batch_size": 4,
+            "strict": False}
+    return argparse.Namespace(**{**base, **kw})
+
+
+@pytest.fixture
+def stub(monkeypatch):
+    rm = StubRM()
+    monkeypatch.setattr(rm_eval_cmd, "load_scorer", lambda spec: rm)
+    return rm
+
+
+@pytest.mark.parametrize("fmt", ["webgpt", "trl"])
+def test_rm_eval_json(tmp_path, stub, capsys, fmt):
+    path = tmp_path / f"{fmt}.jsonl"
+    if fmt == "webgpt":
+        export_webgpt(path, _toy())
+    else:
+        export_trl(path, to_trl_rows(_toy(), ties="drop"))
+    assert rm_eval_cmd.main(_args(path)) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == ["reward_model", "comparisons", "n", "accuracy", "ci95", "baselines", "ties_excluded",
+                         "malformed_rows"]
+    assert (out["reward_model"], out["comparisons"], out["n"]) == ("stub-rm", str(path), 5)
+    assert out["accuracy"] == pytest.approx(0.7) and out["ci95"] == pytest.approx(list(RM_CI), abs=1e-4)
+    assert out["ties_excluded"] == (1 if fmt == "webgpt" else 0) and out["malformed_rows"] == 0
+    assert set(out["baselines"]) == {"longer", "more_citations"}
+    longer, cites = out["baselines"]["longer"], out["baselines"]["more_citations"]
+    assert longer == {"accuracy": pytest.approx(0.6), "ci95": pytest.approx(list(LONGER_CI), abs=1e-4), "n": 5,
+                      "undecided": 0}
+    assert cites == {"accuracy": pytest.approx(0.8), "ci95": pytest.approx(list(CITES_CI), abs=1e-4), "n": 5,
+                     "undecided": 2}
+    assert stub.calls == [(10, 4)]  # one batched call, both answers of each pair
+
+
+def test_rm_eval_text_and_limit(tmp_path, stub, capsys):
+    path = tmp_path / "toy.jsonl"
+    export_webgpt(path, _toy())
+    with path.open("a") as f:
+        f.write('{"question": "q", "answer_0": "a"}\n')  # line 7: malformed
+    assert rm_eval_cmd.main(_args(path, json=False, limit=2)) == 0
+    captured = capsys.readouterr()
+    assert "2 comparisons (1 ties excluded, 1 malformed rows skipped)" in captured.out
+    assert "reward model" in captured.out and "longer answer" in captured.out and "more citations" in captured.out
+    assert f"{path}:7: missing field" in captured.err
+    assert rm_eval_cmd.main(_args(path, strict=True)) == 2
+    assert f"{path}:7" in capsys.readouterr().err
+
+
+def test_rm_eval_refuses_empty_or_only_ties_before_loading(tmp_path, monkeypatch, capsys):
+    def boom(spec):
+        raise AssertionError("the model must not be loaded")
+
+    monkeypatch.setattr(rm_eval_cmd, "load_scorer", boom)
+    ties = tmp_path / "ties.jsonl"
+    export_webgpt(ties, [c for c in _toy() if c.is_tie])
+    assert rm_eval_cmd.main(_args(ties)) == 2
+    assert "all 1 are ties" in capsys.readouterr().err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert rm_eval_cmd.main(_args(empty)) == 2
+    assert "no comparisons" in capsys.readouterr().err
+    assert rm_eval_cmd.main(_args(tmp_path / "missing.jsonl")) == 2
+    assert rm_eval_cmd.main(_args(ties, limit=0)) == 2
+
+
+def test_parser_registers_rm_eval():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    rm_eval_cmd.add_parser(sub)
+    args = parser.parse_args(["rm", "eval", "--reward-model", "d", "--comparisons", "c.jsonl", "--json", "--limit", "3"])
+    assert (args.rm_command, args.reward_model, args.comparisons, args.json, args.limit) == ("eval", "d", "c.jsonl", True, 3)

@@ -1,0 +1,105 @@
+"""Demos -> trl prompt/completion rows through omni_model.prompts."""
+
+import pytest
+
+from browser_env.observation import Quote
+from omni_model.errors import PromptTooLongError
+from omni_model.prompts import (ANSWER_END, answer_completion, answer_prompt, browsing_completion,
+                                build_browsing_prompt)
+from tests.training.test_demos import make_demo
+from training.demos import Demo, Metadata
+from training.rows import demo_to_rows, demos_to_rows, write_rows_jsonl
+
+
+class CharTokenizer:
+    """One token per character; enough to exercise max_tokens without a model."""
+
+    chat_template = None
+
+    def __call__(self, text, add_special_tokens=False):
+        return {"input_ids": list(range(len(text)))}
+
+
+def test_one_row_per_step_and_one_answer_row():
+    demo = make_demo()
+    rows = demo_to_rows(demo)
+    assert len(rows) == len(demo.steps) + 1
+    for row in rows:
+        assert set(row) == {"prompt", "completion"}
+        assert row["prompt"].strip() and row["completion"].strip()
+    for row, step in zip(rows, demo.steps):
+        assert row["completion"] == browsing_completion(step.command)
+    # With parts: exactly the inference prompt. Without: the stored text in the same wrapper.
+    assert rows[0]["prompt"] == build_browsing_prompt(demo.steps[0].observation_parts).text
+    assert rows[1]["prompt"].endswith(demo.steps[1].observation)
+    assert rows[2]["prompt"].endswith(demo.steps[2].observation)
+    assert rows[2]["prompt"].removesuffix(demo.steps[2].observation) == \
+        rows[0]["prompt"].removesuffix(demo.steps[0].observation)
+    answer = rows[-1]
+    assert answer["prompt"] == answer_prompt(demo.question, demo.quotes)
+    assert answer["completion"] == answer_completion(demo.answer)
+    assert answer["completion"].endswith(ANSWER_END)
+
+
+def test_answer_prompt_numbers_the_quotes():
+    quotes = [Quote("First", "a.org", "", "Alpha."), Quote("Second", "b.org", "", "Beta.")]
+    demo = Demo("x", "Q?", quotes, "An answer [1][2].", [], Metadata(who="scripted"))
+    (row,) = demo_to_rows(demo)
+    assert "[1] First (a.org)\n\nAlpha." in row["prompt"]
+    assert "[2] Second (b.org)\n\nBeta." in row["prompt"]
+
+
+def test_no_answer_row_without_answer_or_quotes():
+    demo = make_demo()
+    demo.answer = ""
+    assert len(demo_to_rows(demo)) == len(demo.steps)
+    demo = make_demo()
+    demo.quotes = []
+    assert len(demo_to_rows(demo)) == len(demo.steps)
+
+
+def test_max_tokens_truncates_page_text_like_inference():
+    demo = make_demo()
+    demo.steps = demo.steps[1:2]
+    parts = demo.steps[0].observation_parts
+    demo.steps[0].observation_parts = parts.with_text("\n".join(f"line {i} of the page" for i in range(50)), None)
+    tok = CharTokenizer()
+    full = demo_to_rows(demo, tokenizer=tok)[0]["prompt"]
+    limit = len(full) - 200
+    cut = demo_to_rows(demo, tokenizer=tok, max_tokens=limit)[0]["prompt"]
+    assert len(cut) <= limit and "[page text truncated" in cut
+    assert cut == build_browsing_prompt(demo.steps[0].observation_parts, tokenizer=tok, max_tokens=limit).text
+
+
+def test_text_only_step_too_long_skips_the_whole_demo():
+    demo = make_demo()
+    demo.steps = demo.steps[2:]  # stored text only: cannot be truncated
+    tok = CharTokenizer()
+    with pytest.raises(PromptTooLongError):
+        demo_to_rows(demo, tokenizer=tok, max_tokens=50)
+    skipped = []
+    rows = demos_to_rows([demo, make_demo("ok")], tokenizer=tok, max_tokens=100_000, skipped=skipped)
+    assert len(rows) == 2 + 4 and skipped == []
+    assert demos_to_rows([demo], tokenizer=tok, max_tokens=50, skipped=skipped) == []
+    assert skipped and skipped[0][0] == "d1"
+
+
+def test_write_rows_jsonl(tmp_path):
+    import json
+
+    rows = demos_to_rows([make_demo(), make_demo("d2")])
+    path = tmp_path / "rows.jsonl"
+    assert write_rows_jsonl(path, rows) == len(rows) == 8
+    assert [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] == rows
+
+
+def test_imported_demos_give_answer_rows(shared_data):
+    from training.imports import import_webgpt_samples
+
+    folder = shared_data / "eli5_webgpt_samples"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not found")
+    demos = import_webgpt_samples(folder)
+    rows = demos_to_rows(demos)
+    assert len(rows) == len(demos)
+    assert all("[1] " in r["prompt"] and r["completion"].endswith(ANSWER_END) for r in rows)

@@ -1,0 +1,111 @@
+"""Pairwise accuracy of a reward model on comparisons, with a Wilson 95% interval and baselines.
+
+A comparison counts as correct when the better answer gets the higher score; equal scores
+count half. Ties in the data are excluded (they have no right answer). Two baselines run on the
+same comparisons: the longer answer wins, and the answer with more citation markers wins.
+
+The scorer is anything with ``score_batch(items, batch_size=8)``, as ``omni_model.reward.RewardModel``:
+
+    report = evaluate(load_reward_model("runs/rm"), comparisons)
+    report.to_dict()
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .comparisons import Comparison
+
+Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal
+CITATION_NUMBER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+class Scorer(Protocol):
+    def score_batch(self, items: Sequence[Any], batch_size: int = 8) -> list[float]: ...
+
+
+def wilson(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion (successes may be fractional: half-credit ties)."""
+    if n <= 0:
+        raise ValueError("the Wilson interval needs n >= 1")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    n: int
+    correct: float  # wins + 0.5 * undecided
+    undecided: int  # pairs the rule scored equal
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        return wilson(self.correct, self.n)
+
+    def to_dict(self) -> dict[str, Any]:
+        lo, hi = self.ci95
+        return {"accuracy": self.accuracy, "ci95": [lo, hi], "n": self.n, "undecided": self.undecided}
+
+
+def pairwise(comparisons: Sequence[Comparison], value: Callable[[Comparison, int], float]) -> Accuracy:
+    """Accuracy of the rule "the answer with the larger ``value(c, i)`` is better"."""
+    correct, undecided = 0.0, 0
+    for c in comparisons:
+        p = c.preferred
+        if p is None:
+            raise ValueError(f"{c.source}: a tie has no right answer; drop ties before scoring")
+        good, bad = value(c, p), value(c, 1 - p)
+        if good == bad:
+            undecided += 1
+            correct += 0.5
+        elif good > bad:
+            correct += 1
+    if not comparisons:
+        raise ValueError("no comparisons to score")
+    return Accuracy(len(comparisons), correct, undecided)
+
+
+def citation_count(answer: str) -> int:
+    """Numbers cited in ``[n]`` / ``[1, 2]`` markers (``[1, 2]`` counts two)."""
+    return sum(len(m.split(",")) for m in CITATION_NUMBER.findall(answer))
+
+
+def answer_length(answer: str) -> int:
+    return len(answer.strip())
+
+
+@dataclass(frozen=True)
+class RMReport:
+    model: Accuracy
+    longer: Accuracy
+    more_citations: Accuracy
+
+
+def score_comparisons(scorer: Scorer, comparisons: Sequence[Comparison], *,
+                      batch_size: int = 8) -> list[tuple[float, float]]:
+    """(score of answer_0, score of answer_1) per comparison, from one batched call."""
+    items = [c.side(i) for c in comparisons for i in (0, 1)]
+    scores = scorer.score_batch(items, batch_size=batch_size)
+    if len(scores) != len(items):
+        raise ValueError(f"the scorer returned {len(scores)} scores for {len(items)} answers")
+    return [(float(scores[2 * k]), float(scores[2 * k + 1])) for k in range(len(comparisons))]
+
+
+def evaluate(scorer: Scorer, comparisons: Sequence[Comparison], *, batch_size: int = 8) -> RMReport:
+    """The reward model's pairwise accuracy and both baselines on the non-tie ``comparisons``."""
+    scores = dict(zip(map(id, comparisons), score_comparisons(scorer, comparisons, batch_size=batch_size), strict=True))
+    return RMReport(
+        model=pairwise(comparisons, lambda c, i: scores[id(c)][i]),
+        longer=pairwise(comparisons, lambda c, i: answer_length(c.side(i)[2])),
+        more_citations=pairwise(comparisons, lambda c, i: citation_count(c.side(i)[2])),
+    )

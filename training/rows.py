@@ -1,0 +1,81 @@
+"""Demonstrations -> trl prompt/completion rows, through the one prompt module.
+
+Every prompt comes from ``omni_model.prompts``, the same functions the agent calls at
+inference, so a training row is exactly what the policy will see:
+
+- one row per browsing step: prompt = ``build_browsing_prompt(observation_parts)`` (page
+  text truncated to ``max_tokens`` exactly as at inference); a step recorded without its parts
+  uses the stored observation text inside the same instruction wrapper (it cannot be
+  truncated, so a too-long one raises ``PromptTooLongError``); completion =
+  ``browsing_completion(command)``;
+- one answer row when the demo has an answer and quotes: ``answer_prompt(question, quotes)`` /
+  ``answer_completion(answer)``.
+
+    rows = demos_to_rows(read_demos("demos.jsonl"), tokenizer=tok, max_tokens=2048)
+    write_rows_jsonl("sft.jsonl", rows)   # load with datasets.load_dataset("json", ...)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from omni_model import prompts
+from omni_model.errors import PromptTooLongError
+from training.demos import Demo, Step
+
+
+def _prompt_from_text(observation: str, tokenizer: Any, max_tokens: int | None) -> str:
+    return prompts.browsing_prompt_from_text(observation, tokenizer=tokenizer, max_tokens=max_tokens)
+
+
+def step_prompt(step: Step, *, tokenizer: Any = None, max_tokens: int | None = None) -> str:
+    """The browsing prompt the policy saw (or would see) at this step."""
+    if step.observation_parts is not None:
+        return prompts.build_browsing_prompt(step.observation_parts, tokenizer=tokenizer, max_tokens=max_tokens).text
+    return _prompt_from_text(step.observation, tokenizer, max_tokens)
+
+
+def demo_to_rows(demo: Demo, *, tokenizer: Any = None, max_tokens: int | None = None) -> list[dict]:
+    """``{"prompt", "completion"}`` rows: one per browsing step, then the answer row if any.
+
+    Raises ``PromptTooLongError`` when a prompt cannot be made to fit ``max_tokens``.
+    """
+    rows = [{"prompt": step_prompt(s, tokenizer=tokenizer, max_tokens=max_tokens),
+             "completion": prompts.browsing_completion(s.command)} for s in demo.steps]
+    if demo.answer.strip() and demo.quotes:
+        rows.append({"prompt": prompts.answer_prompt(demo.question, demo.quotes, tokenizer=tokenizer,
+                                                     max_tokens=max_tokens),
+                     "completion": prompts.answer_completion(demo.answer)})
+    return rows
+
+
+def demos_to_rows(demos: Iterable[Demo], *, tokenizer: Any = None, max_tokens: int | None = None,
+                  skipped: list[tuple[str, str]] | None = None) -> list[dict]:
+    """All demos' rows in order. A demo with a prompt that cannot fit is left out whole (so
+    no episode is half-trained) and recorded in ``skipped`` as (demo id, reason)."""
+    rows: list[dict] = []
+    for demo in demos:
+        try:
+            rows.extend(demo_to_rows(demo, tokenizer=tokenizer, max_tokens=max_tokens))
+        except PromptTooLongError as e:
+            if skipped is not None:
+                skipped.append((demo.id, str(e)))
+    return rows
+
+
+def write_rows_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
+    """Write rows as JSONL (atomically: temporary file + rename); returns how many."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    n = 0
+    with open(tmp, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+    os.replace(tmp, path)
+    return n

@@ -19,12 +19,11 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
 
-import psutil
+from _memory import PeakRSS  # bench/ is on sys.path when a script runs
 
 from browser_env.env import EnvConfig
 from browser_env.runtime import WebRuntime
@@ -32,35 +31,6 @@ from browser_env.runtime import WebRuntime
 QUESTIONS_FALLBACK = ["history of the roman empire", "how do vaccines work", "why is the sky blue",
                       "what causes earthquakes", "how do bees make honey", "who was albert einstein",
                       "what is photosynthesis", "how do airplanes fly"]
-
-
-class PeakRSS:
-    """Samples the RSS of this process and its children (Chromium) every 50 ms."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for p in [me, *me.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            time.sleep(0.05)
-
-    def __enter__(self) -> "PeakRSS":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def questions(n: int, eli5: Path | None) -> list[str]:
@@ -163,7 +133,7 @@ def main() -> int:
     sps1, sps8, sps_b = steps1 / secs1, steps8 / secs8, steps_b / secs_b
     print(f"steps/s: 1 episode {sps1:.2f}, 8 concurrent {sps8:.2f}, browser-per-episode baseline {sps_b:.2f}")
     print(f"speedup vs baseline: 1 episode {sps1 / sps_b:.2f}x, 8 concurrent {sps8 / sps_b:.2f}x")
-    print(f"peak RSS (python + chromium): {mem.peak / 2**20:.0f} MB")
+    print(f"peak RSS (python + chromium): {mem.peak_bytes / 2**20:.0f} MB")
     if tmp is not None:
         tmp.cleanup()
     keys = {
@@ -171,7 +141,7 @@ def main() -> int:
         "scroll_ms": med.get("scroll"), "find_ms": med.get("find"), "quote_ms": med.get("quote"),
         "steps_per_s_1": sps1, "steps_per_s_8": sps8, "baseline": "browser_per_episode",
         "baseline_steps_per_s": sps_b, "speedup_1": sps1 / sps_b, "speedup_8": sps8 / sps_b,
-        "peak_rss_mb": mem.peak / 2**20,
+        "peak_rss_mb": mem.peak_bytes / 2**20,
     }
     print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in keys.items()))
     return 0

@@ -18,11 +18,10 @@ import argparse
 import asyncio
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
+from _memory import PeakRSS  # bench/ is on sys.path when a script runs
 
 from agent.agent import Agent
 from agent.ask_cmd import default_policy_spec, default_reward_model_spec
@@ -32,34 +31,6 @@ from browser_env.env import EnvConfig
 from browser_env.runtime import WebRuntime
 from data.eli5.loaders import load_questions
 from omni_model import load_policy, load_reward_model
-
-
-class RSSPeak:
-    """Polls the resident memory of this process and all its descendants (Chromium) every 100 ms."""
-
-    def __init__(self) -> None:
-        self.peak_bytes = 0
-        self._done = threading.Event()
-        self._t = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self) -> None:
-        proc = psutil.Process()
-        while not self._done.wait(0.1):
-            total = 0
-            for p in (proc, *proc.children(recursive=True)):
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:  # a child that just exited
-                    continue
-            self.peak_bytes = max(self.peak_bytes, total)
-
-    def __enter__(self) -> RSSPeak:
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._t.join()
 
 
 async def run_all(args: argparse.Namespace, rows: list, policy, rm) -> dict[tuple[int, bool], float]:
@@ -98,7 +69,7 @@ def main() -> int:
     args.ns = [int(x) for x in args.ns.split(",")]
     rows = load_questions(args.questions)[: args.limit]
 
-    with RSSPeak() as mem:
+    with PeakRSS() as mem:
         t = time.perf_counter()
         policy = load_policy(args.policy or default_policy_spec())
         rm = load_reward_model(args.reward_model or default_reward_model_spec())

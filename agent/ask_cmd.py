@@ -20,33 +20,35 @@ import sys
 import time
 from typing import Any
 
-from omni_model.spec import DEFAULT_POLICY
 
-# Until a trained behaviour-cloned adapter and reward model ship, both are the embedded base
-# model (the RM with an untrained scalar head). Change these two lines to swap them.
-DEFAULT_POLICY_SPEC = DEFAULT_POLICY
-DEFAULT_REWARD_MODEL = DEFAULT_POLICY
+# webqa's shipped adapters (omni_model/adapters, written by `webqa train defaults`); without
+# them, the embedded base model (and, for the RM, an untrained head).
+DEFAULT_POLICY_SPEC = "the shipped BC adapter (omni_model/adapters/policy)"
+DEFAULT_REWARD_MODEL = "the shipped reward-model adapter (omni_model/adapters/reward)"
 
 DESCRIPTION = f"""Answer a question WebGPT-style: the policy browses (search, click, find, quote),
 then writes an answer citing its quotes as [n]; every citation is checked against the quotes
 (citations to quotes that do not exist are removed) and every quote was checked against its
 page. With --n N, N candidate answers are written and the reward model picks the best.
 
-Defaults: policy {DEFAULT_POLICY_SPEC!r}, the embedded zero-shot base model (a trained
-behaviour-cloning adapter will replace it); reward model {DEFAULT_REWARD_MODEL!r} with an
-UNTRAINED scalar head, so its choice among candidates is arbitrary until a trained reward model
-ships (it is not loaded at all with --n 1). Exit codes: 0 done (including "no sources",
-nonsense and controversial), 1 failed, 2 bad input."""
+Defaults: policy: {DEFAULT_POLICY_SPEC}, a LoRA on the embedded SmolLM2-135M trained by
+behaviour cloning; reward model: {DEFAULT_REWARD_MODEL}, used to pick the best of --n
+candidates (it is not loaded at all with --n 1). Retrain both with `webqa train defaults`.
+Exit codes: 0 done (including "no sources", nonsense and controversial), 1 failed, 2 bad input."""
 
 
 def default_policy_spec() -> str:
     """The policy `webqa ask` uses when --policy is not given."""
-    return DEFAULT_POLICY_SPEC
+    from omni_model.shipped import default_policy_spec as shipped
+
+    return shipped()
 
 
 def default_reward_model_spec() -> str:
     """The reward model `webqa ask` uses when --reward-model is not given."""
-    return DEFAULT_REWARD_MODEL
+    from omni_model.shipped import default_reward_model_spec as shipped
+
+    return shipped()
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

@@ -1,6 +1,6 @@
 """``webqa rm eval``: a reward model's pairwise accuracy on held-out comparisons, beside two baselines.
 
-    webqa rm eval --reward-model runs/rm --comparisons comparisons.jsonl [--json] [--limit N]
+    webqa rm eval [--reward-model runs/rm] --comparisons comparisons.jsonl [--json] [--limit N]
 
 ``--comparisons`` takes WebGPT comparisons JSONL or trl ``prompt``/``chosen``/``rejected`` JSONL.
 Ties are excluded; malformed rows are reported (file:line) and skipped, or fatal with ``--strict``.
@@ -24,8 +24,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     sub = rm.add_subparsers(dest="rm_command", metavar="<rm command>", required=True)
     p = sub.add_parser("eval", help="pairwise accuracy of a reward model on comparisons, with baselines",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--reward-model", required=True, metavar="DIR",
-                   help="a trained RM folder or any spec omni_model.reward.load_reward_model accepts")
+    p.add_argument("--reward-model", metavar="DIR",
+                   help="a trained RM folder or any spec omni_model.reward.load_reward_model accepts "
+                        "(default: the shipped reward-model adapter, omni_model/adapters/reward)")
     p.add_argument("--comparisons", required=True, metavar="FILE", help="WebGPT comparisons or trl JSONL")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N non-tie comparisons")
     p.add_argument("--batch-size", type=int, default=8, help="answers per forward pass (default 8)")
@@ -60,6 +61,10 @@ def main(args: argparse.Namespace) -> int:
     if args.limit is not None:
         decided = decided[:args.limit]
 
+    if args.reward_model is None:
+        from omni_model.shipped import default_reward_model_spec
+
+        args.reward_model = default_reward_model_spec()
     report = evaluate(load_scorer(args.reward_model), decided, batch_size=args.batch_size)
     lo, hi = report.model.ci95
     out = {

@@ -22,6 +22,8 @@ COMMANDS: list[str] = [
     "omni_model.generate_cmd",
     "agent.ask_cmd",
     "agent.eval_cmd",
+    "training.demos_cmd",
+    "training.train_cmd",
     "training.rm_eval_cmd",
 ]
 

@@ -1,0 +1,233 @@
+"""Reward-model training: comparisons -> a one-label scorer, with trl's ``RewardTrainer``.
+
+Every text trained on is ``omni_model.prompts.reward_text(question, quotes, answer)``, cut to
+``max_length`` tokens the way scoring cuts it (quote extracts lose their tails, never the
+question or the answer), so training and ``RewardModel.score`` read the same strings. Rows are
+trl's implicit-prompt preference rows (``chosen``/``rejected`` full texts).
+
+Comparisons are split into train and held-out **by question**, per input file. The held-out
+pairs are written as trl JSONL under ``heldout_dir`` (default ``<output_dir>/heldout/``) so that
+``webqa rm eval --comparisons <heldout_dir>/<set>.jsonl`` measures them.
+
+Ties: ``ties="drop"`` leaves them out; ``ties="soft"`` trains both orderings of a tied pair,
+which pulls the two rewards together as WebGPT's 50% soft label does (trl's loss takes no
+per-row weight, so a tie weighs as much as two hard pairs rather than one).
+
+    config = RMConfig(output_dir="runs/rm", max_length=512)
+    result = train_rm(["prefs.jsonl", "preference_data.tsv"], config)
+    rm = omni_model.reward.load_reward_model("runs/rm")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from trl import RewardConfig
+
+from omni_model.errors import PromptTooLongError
+from omni_model.prompts import reward_text
+
+from .bc import TrainingDataError, _trainable, device_defaults, held_out, set_adapter_base
+from .comparisons import Comparison, Loaded, MalformedRowError, export_trl, load_comparisons, to_trl_rows
+from .preference_sets import load_haluquestqa, load_hh_rlhf, load_lfqa_expert_preferences
+
+
+def load_comparison_file(path: str | os.PathLike, *, strict: bool = False) -> Loaded:
+    """Any comparisons file webqa reads, told apart by its content.
+
+    WebGPT comparisons JSONL and trl ``prompt``/``chosen``/``rejected`` JSONL
+    (``training.comparisons``); Xu et al.'s lfqa expert preferences (``answer_a``/``answer_b``);
+    HH-RLHF dialogues (``chosen``/``rejected`` with no ``prompt``); HaluQuestQA's TSV.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"comparisons file not found: {path}")
+    if path.suffix.lower() == ".tsv":
+        return load_haluquestqa(path, strict=strict)
+    with open(path, encoding="utf-8") as f:
+        first_line = next((line for line in f if line.strip()), "")
+    try:
+        first = json.loads(first_line)
+    except json.JSONDecodeError:
+        first = None
+    if isinstance(first, dict):
+        if "answer_a" in first and "overall_preference" in first:
+            return load_lfqa_expert_preferences(path, strict=strict)
+        if "chosen" in first and "rejected" in first and "prompt" not in first:
+            return load_hh_rlhf(path, strict=strict)
+    return load_comparisons(path, strict=strict)
+
+
+def split_comparisons(comparisons: Sequence[Comparison], fraction: float, seed: int = 0
+                      ) -> tuple[list[Comparison], list[Comparison]]:
+    train = [c for c in comparisons if not held_out(c.question, fraction, seed)]
+    test = [c for c in comparisons if held_out(c.question, fraction, seed)]
+    return train, test
+
+
+@dataclass
+class RMConfig(RewardConfig):
+    """trl's ``RewardConfig`` plus what webqa's reward-model training needs."""
+
+    base_model: str = field(default="smollm2-135m", metadata={"help": "backbone spec"})
+    lora: bool = True
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    lora_layers: int | None = None  # adapt only the top N layers (see BCConfig)
+    ties: Literal["soft", "drop"] = "drop"
+    eval_fraction: float = 0.1
+    split_seed: int = 0
+    max_pairs_per_file: int | None = None  # training pairs kept per file (a fixed-seed sample)
+    perturbations: bool = False  # add synthetic pairs from training.perturb (opt-in)
+    max_eval_pairs: int | None = None  # held-out pairs scored for eval_accuracy (None: all)
+    heldout_dir: str | None = None  # where held-out pairs go (default: <output_dir>/heldout)
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        device_defaults(self)
+        super().__post_init__()
+
+
+@dataclass
+class RMResult:
+    output_dir: str
+    train_pairs: int
+    heldout: dict[str, int]
+    too_long: int
+    malformed_rows: int
+    train_loss: float | None
+    eval_accuracy: float | None
+    train_seconds: float
+    train_samples_per_second: float | None
+    trainable_parameters: int
+    base_model: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def fitted_rows(comparisons: Sequence[Comparison], tokenizer: Any, max_length: int, ties: str
+                ) -> tuple[list[dict[str, str]], int]:
+    """Implicit-prompt rows whose two texts fit ``max_length`` (one token kept for trl's EOS)."""
+    rows, too_long = [], 0
+    for row, c in _ordered(comparisons, ties):
+        try:
+            chosen = reward_text(*c.side(row), tokenizer=tokenizer, max_tokens=max_length - 1)
+            rejected = reward_text(*c.side(1 - row), tokenizer=tokenizer, max_tokens=max_length - 1)
+        except PromptTooLongError:
+            too_long += 1
+            continue
+        rows.append({"chosen": chosen, "rejected": rejected})
+    return rows, too_long
+
+
+def _ordered(comparisons: Sequence[Comparison], ties: str):
+    for c in comparisons:
+        p = c.preferred
+        if p is None:
+            if ties == "soft":
+                yield 0, c
+                yield 1, c
+        else:
+            yield p, c
+
+
+def _check_usable(comparisons: Sequence[Comparison], ties: str, source: str) -> None:
+    try:
+        to_trl_rows(comparisons, ties=ties)  # raises the clear "empty" / "only ties" errors
+    except ValueError as e:
+        raise TrainingDataError(f"{source}: {e}") from None
+
+
+def load_training_sets(paths: Sequence[str | os.PathLike], config: RMConfig
+                       ) -> tuple[list[Comparison], dict[str, list[Comparison]], int]:
+    """(training pairs, held-out pairs per file stem, malformed rows); checks before any model loads."""
+    train: list[Comparison] = []
+    heldout: dict[str, list[Comparison]] = {}
+    malformed = 0
+    rng = random.Random(config.split_seed)
+    for path in paths:
+        try:
+            loaded = load_comparison_file(path, strict=config.strict)
+        except (OSError, MalformedRowError, ValueError) as e:
+            raise TrainingDataError(str(e)) from e
+        malformed += len(loaded.errors)
+        tr, te = split_comparisons(loaded.comparisons, config.eval_fraction, config.split_seed)
+        if config.max_pairs_per_file is not None and len(tr) > config.max_pairs_per_file:
+            tr = rng.sample(tr, config.max_pairs_per_file)
+        train.extend(tr)
+        stem = Path(path).stem
+        while stem in heldout:
+            stem += "_"
+        heldout[stem] = te
+    _check_usable(train, config.ties, ", ".join(map(str, paths)))
+    if config.perturbations:
+        from .perturb import perturb
+
+        train.extend(perturb(train, seed=config.split_seed))
+    return train, heldout, malformed
+
+
+def train_rm(paths: Sequence[str | os.PathLike], config: RMConfig) -> RMResult:
+    """Train on the comparisons in ``paths``; saves the RM and its held-out sets to ``output_dir``."""
+    import time
+
+    from datasets import Dataset
+    from transformers import AutoModelForSequenceClassification
+    from trl import RewardTrainer
+
+    from omni_model.loading import load_tokenizer
+    from omni_model.spec import resolve_model_dir
+
+    from .bc import _lora
+
+    train, heldout, malformed = load_training_sets(paths, config)
+    base_dir = resolve_model_dir(config.base_model)
+    tokenizer = load_tokenizer(base_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    rows, too_long = fitted_rows(train, tokenizer, config.max_length, config.ties)
+    if not rows:
+        raise TrainingDataError(f"no comparison fits max_length={config.max_length} tokens")
+    eval_pairs = [c for te in heldout.values() for c in te]
+    eval_rows, _ = fitted_rows(eval_pairs, tokenizer, config.max_length, "drop")
+    eval_rows = random.Random(config.split_seed).sample(eval_rows, min(len(eval_rows), config.max_eval_pairs or len(eval_rows)))
+    if not eval_rows:
+        config.eval_strategy = "no"
+    model = AutoModelForSequenceClassification.from_pretrained(str(base_dir), num_labels=1, dtype="auto")
+    model.config.pad_token_id = tokenizer.pad_token_id
+    random.Random(config.split_seed).shuffle(rows)
+    trainer = RewardTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
+                            eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+                            processing_class=tokenizer,
+                            peft_config=_lora(config, "SEQ_CLS", model) if config.lora else None)
+    start = time.perf_counter()
+    out = trainer.train()
+    seconds = time.perf_counter() - start
+    eval_accuracy = trainer.evaluate().get("eval_accuracy") if eval_rows else None
+    folder = Path(config.output_dir)
+    trainer.save_model(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    set_adapter_base(folder, config.base_model)
+    heldout_dir = Path(config.heldout_dir) if config.heldout_dir else folder / "heldout"
+    heldout_dir.mkdir(parents=True, exist_ok=True)
+    for stem, pairs in heldout.items():
+        decided = [c for c in pairs if not c.is_tie]
+        if decided:
+            export_trl(heldout_dir / f"{stem}.jsonl", to_trl_rows(decided, ties="drop"))
+    result = RMResult(
+        output_dir=str(folder), train_pairs=len(rows), heldout={k: len(v) for k, v in heldout.items()},
+        too_long=too_long, malformed_rows=malformed, train_loss=out.training_loss, eval_accuracy=eval_accuracy,
+        train_seconds=seconds, train_samples_per_second=out.metrics.get("train_samples_per_second"),
+        trainable_parameters=_trainable(trainer.model), base_model=config.base_model)
+    (folder / "training_summary.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    return result

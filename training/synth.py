@@ -1,0 +1,240 @@
+"""The scripted demonstrator: browsing demonstrations where no person has recorded any.
+
+It drives the real environment (``browser_env.env.BrowserEnv``), so every step it records is a
+command the browser accepted and every quote was found on its page: the demonstrations are
+valid by construction. For each question it
+
+1. searches for the question's content words;
+2. opens the most promising results (title overlap with the question), one after another;
+3. on each page finds the sentences that share the most content words with the question,
+   scrolls to them with ``Find in page`` when they are off screen, and quotes them;
+4. goes ``Back`` to the results for the next page, then ``End: Answer``;
+5. writes an extractive answer: the quoted sentences, each cited ``[n]``.
+
+    demos, stats = await synth_demos(runtime.make_env, questions, SynthConfig(), progress=bar)
+
+A question the demonstrator cannot quote anything for gives no demo (counted in ``stats``):
+a demonstration with nothing to learn from would only teach giving up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from browser_env.browser import loose_pattern
+from browser_env.env import BrowserEnv
+from browser_env.grammar import format_action
+from browser_env.observation import Quote
+from browser_env.types import WorldError
+
+from .demos import Demo, Metadata, Step
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below between
+both but by can could did do does doing down during each eli5 else ever few for from further get gets got
+had has have having he her here hers him his how i if in into is it its itself just know like made make
+makes many me more most much my no nor not now of off on once only or other our out over own really same
+she should so some such than that the their them then there these they thing things this those through
+to too under until up very was way we were what when where which while who whom why will with would you
+your yours yet also use used using happen happens actually someone people exactly mean means
+""".split())
+
+_WORD = re.compile(r"[a-z0-9]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_BOILERPLATE = ("creative commons", "cc by-sa", "wikipedia", "license", "licence", "retrieved from")
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-case words of ``text`` that carry meaning (no stop words, no 1-letter words), in order."""
+    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+
+
+def _stem(word: str) -> str:
+    # Crude, but enough to let "scattering" meet "scatter" and "planets" meet "planet". (It also
+    # cuts "blues" to "blu"; the shipped adapters were trained with exactly this rule.)
+    for suffix in ("ing", "es", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _stems(text: str) -> set[str]:
+    return {_stem(w) for w in content_words(text)}
+
+
+def make_query(question: str, max_words: int = 8) -> str:
+    """The search query: the question's first ``max_words`` distinct content words."""
+    words: list[str] = []
+    for w in content_words(question):
+        if w not in words:
+            words.append(w)
+    return " ".join(words[:max_words]) or question.strip()[:100]
+
+
+def overlap(text: str, question_stems: set[str]) -> int:
+    return len(_stems(text) & question_stems)
+
+
+def rank_links(link_texts: dict[int, str], question: str) -> list[int]:
+    """Link ids by how many of the question's content words their text shares (ties: page order)."""
+    q = _stems(question)
+    scored = [(overlap(t, q), i) for i, t in link_texts.items()]
+    return [i for s, i in sorted(scored, key=lambda x: (-x[0], x[1])) if s > 0]
+
+
+def sentences(plain: str, min_chars: int = 40, max_chars: int = 400) -> list[str]:
+    """Whitespace-normalised sentences of a page, within a length range, boilerplate left out.
+
+    Paragraphs (blank-line separated) are split first, so a heading is never glued to the
+    sentence after it."""
+    out = []
+    for paragraph in re.split(r"\n\s*\n", plain):
+        for s in _SENTENCE_END.split(" ".join(paragraph.split())):
+            s = s.strip()
+            if min_chars <= len(s) <= max_chars and not any(b in s.lower() for b in _BOILERPLATE):
+                out.append(s)
+    return out
+
+
+def best_sentences(plain: str, question: str, k: int, *, min_overlap: int = 1,
+                   max_chars: int = 400) -> list[str]:
+    """The ``k`` sentences sharing most content words with the question, in page order."""
+    q = _stems(question)
+    ranked = sorted(enumerate(sentences(plain, max_chars=max_chars)), key=lambda x: (-overlap(x[1], q), x[0]))
+    picked = [(i, s) for i, s in ranked[:k] if overlap(s, q) >= min_overlap]
+    return [s for _, s in sorted(picked)]
+
+
+def extractive_answer(quotes: Sequence[Quote]) -> str:
+    """Each quote's text as one sentence of the answer, cited ``[n]`` before its full stop."""
+    parts = []
+    for n, q in enumerate(quotes, 1):
+        text = q.extract.strip()
+        end = text[-1] if text and text[-1] in ".!?" else "."
+        body = text[:-1].rstrip() if text and text[-1] in ".!?" else text
+        parts.append(f"{body} [{n}]{end}")
+    return " ".join(parts)
+
+
+@dataclass
+class SynthConfig:
+    pages: int = 2  # results opened per question
+    quotes_per_page: int = 1
+    min_overlap: int = 1  # a quoted sentence shares at least this many content words with the question
+    max_quote_chars: int = 400
+    query_words: int = 8
+    concurrency: int = 4  # episodes at once, each in its own browser context
+    corpus: str | None = None  # recorded in each demo's metadata
+    backend: str | None = "local"
+
+
+@dataclass
+class SynthStats:
+    questions: int = 0
+    demos: int = 0
+    no_quotes: int = 0  # nothing quotable was found: no demo
+    failed: list[str] = field(default_factory=list)  # "question: reason" for world errors
+    steps: int = 0
+    quotes: int = 0
+
+
+class _Recorder:
+    """Issues commands on the env and records (observation shown, command) for each."""
+
+    def __init__(self, env: BrowserEnv, observation: str):
+        self.env, self.observation, self.steps = env, observation, []
+
+    async def do(self, command: str) -> dict:
+        parts = self.env.observation
+        text, _, _, info = await self.env.step(command)
+        if not info["valid"]:  # the demonstrator's own bug: it only issues commands it checked
+            raise AssertionError(f"scripted command {command!r} was refused: {info['error']}")
+        self.steps.append(Step(observation=self.observation, command=command, observation_parts=parts))
+        self.observation = text
+        return info
+
+
+async def _quote_page(rec: _Recorder, question: str, config: SynthConfig) -> int:
+    browser = rec.env.browser
+    view = browser.view
+    taken = 0
+    for sentence in best_sentences(view.plain, question, config.quotes_per_page,
+                                   min_overlap=config.min_overlap, max_chars=config.max_quote_chars):
+        if len(sentence) > browser.quote_budget_left:
+            break
+        hit = loose_pattern(sentence).search(view.plain)
+        if hit is None:  # sentences() only normalises whitespace, which the pattern ignores
+            continue
+        line = view.line_of(hit.start())
+        if not view.top <= line < view.top + browser.config.window_lines:
+            probe = " ".join(sentence.split()[:6])
+            await rec.do(format_action("find", probe))
+        await rec.do(format_action("quote", sentence))
+        taken += 1
+    return taken
+
+
+async def demonstrate(env: BrowserEnv, question: str, config: SynthConfig, *, demo_id: str) -> Demo | None:
+    """One scripted episode on ``env``; ``None`` when nothing relevant could be quoted."""
+    rec = _Recorder(env, await env.reset(question))
+    await rec.do(format_action("search", make_query(question, config.query_words)))
+    candidates = rank_links(dict(env.browser.view.page.link_texts), question)
+    opened, on_results = 0, True
+    for link_id in candidates:
+        if opened >= config.pages or env.done or env.actions_left < 4:
+            break
+        if not on_results:
+            await rec.do(format_action("back"))
+        info = await rec.do(format_action("click", link_id))
+        on_results = False
+        if info["page_kind"] != "page":
+            continue
+        opened += 1
+        await _quote_page(rec, question, config)
+        if env.done:
+            break
+    quotes = list(env.browser.quotes)
+    if not quotes:
+        return None
+    if not env.done:
+        await rec.do(format_action("end_answer"))
+    return Demo(id=demo_id, question=question, quotes=quotes, answer=extractive_answer(quotes), steps=rec.steps,
+                metadata=Metadata(who="scripted", source="scripted", corpus=config.corpus, backend=config.backend))
+
+
+async def synth_demos(make_env: Callable[[], BrowserEnv], questions: Sequence[str], config: SynthConfig,
+                      *, id_prefix: str = "scripted", progress: Callable[[Demo | None], None] | None = None
+                      ) -> tuple[list[Demo], SynthStats]:
+    """Demonstrate every question, ``config.concurrency`` episodes at a time; demos in question order."""
+    stats = SynthStats(questions=len(questions))
+    results: list[Demo | None] = [None] * len(questions)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(len(questions)):
+        queue.put_nowait(i)
+
+    async def worker() -> None:
+        env = make_env()
+        try:
+            while not queue.empty():
+                i = queue.get_nowait()
+                try:
+                    demo = await demonstrate(env, questions[i], config, demo_id=f"{id_prefix}:{i}")
+                except WorldError as e:  # Chromium or the index failed: record it, keep going
+                    stats.failed.append(f"{questions[i][:80]}: {type(e).__name__}: {e}")
+                    demo = None
+                results[i] = demo
+                if progress is not None:
+                    progress(demo)
+        finally:
+            await env.close()
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(config.concurrency, len(questions))))))
+    demos = [d for d in results if d is not None]
+    stats.demos = len(demos)
+    stats.no_quotes = stats.questions - stats.demos - len(stats.failed)
+    stats.steps = sum(len(d.steps) for d in demos)
+    stats.quotes = sum(len(d.quotes) for d in demos)
+    return demos, stats

@@ -1,0 +1,134 @@
+"""``webqa train bc | rm | defaults``: behaviour cloning, reward-model training, the shipped defaults.
+
+    webqa train bc --demos demos.jsonl --out runs/bc [--lora] [--epochs 1] [--max-steps N]
+    webqa train rm --comparisons prefs.jsonl preference_data.tsv --out runs/rm [--ties soft]
+    webqa train defaults [--data ../shared/data]        # retrains omni_model/adapters
+
+Data are read and checked before any model loads: a malformed row is reported with its file
+and line and skipped (``--strict`` stops instead); an empty set, or one with only ties, is an
+error (exit 2). Training shows trl's progress bar and ends with a JSON summary on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+GPU_NOTE = """On a GPU, bf16 and gradient checkpointing are switched on by themselves; for several
+GPUs run the same command under `accelerate launch -m webqa.cli train ...`."""
+
+
+def _common(p: argparse.ArgumentParser, base_help: str) -> None:
+    p.add_argument("--out", required=True, metavar="DIR", help="where the checkpoint is written")
+    p.add_argument("--base", default="smollm2-135m", metavar="SPEC", help=base_help)
+    p.add_argument("--lora", action=argparse.BooleanOptionalAction, default=True,
+                   help="train a LoRA adapter (default) or, with --no-lora, every weight")
+    p.add_argument("--lora-r", type=int, default=16, help="LoRA rank (default 16)")
+    p.add_argument("--lora-layers", type=int, default=None, metavar="N",
+                   help="adapt only the top N layers: backward stops there, much faster on a CPU")
+    p.add_argument("--epochs", type=float, default=1.0, help="passes over the training rows (default 1)")
+    p.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps")
+    p.add_argument("--batch-size", type=int, default=1, help="rows per device step (default 1)")
+    p.add_argument("--grad-accum", type=int, default=4, help="gradient accumulation steps (default 4)")
+    p.add_argument("--lr", type=float, default=2e-4, help="learning rate (default 2e-4)")
+    p.add_argument("--max-length", type=int, default=768, help="tokens per training text (default 768)")
+    p.add_argument("--eval-fraction", type=float, default=0.1, help="share held out, by question (default 0.1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strict", action="store_true", help="stop at the first malformed row")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    train = subparsers.add_parser("train", help="behaviour cloning, reward-model training, shipped defaults",
+                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = train.add_subparsers(dest="train_command", metavar="<train command>", required=True)
+    bc = sub.add_parser("bc", help="behaviour-clone a policy on demonstrations (trl SFTTrainer)",
+                        description="Behaviour cloning with trl's SFTTrainer on prompt/completion rows "
+                        "(loss on the completions only), one row per browsing step and one per answer. "
+                        "Demos are held out by question; the held-out loss is reported. The checkpoint "
+                        "loads with `webqa ask --policy DIR`.\n\n" + GPU_NOTE,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    bc.add_argument("--demos", nargs="+", required=True, metavar="FILE", help="demonstration JSONL files")
+    _common(bc, "policy spec to start from (default: smollm2-135m)")
+    rm = sub.add_parser("rm", help="train a reward model on comparisons (trl RewardTrainer)",
+                        description="Reward-model training with trl's RewardTrainer. --comparisons takes "
+                        "WebGPT comparisons JSONL, trl prompt/chosen/rejected JSONL, lfqa expert "
+                        "preferences, HH-RLHF JSONL or HaluQuestQA TSV. Held-out pairs are written under "
+                        "DIR/heldout for `webqa rm eval`.\n\n" + GPU_NOTE,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rm.add_argument("--comparisons", nargs="+", required=True, metavar="FILE", help="comparison files")
+    rm.add_argument("--ties", choices=("soft", "drop"), default="drop",
+                    help="ties: WebGPT's soft 50%% label (both orderings) or drop them (default)")
+    rm.add_argument("--perturbations", action="store_true",
+                    help="add synthetic pairs: citations removed, quotes swapped, unsupported sentences")
+    rm.add_argument("--max-pairs-per-file", type=int, default=None, metavar="N",
+                    help="a fixed-seed sample of at most N training pairs from each file")
+    _common(rm, "backbone spec (default: smollm2-135m)")
+    d = sub.add_parser("defaults", help="retrain webqa's shipped BC and reward-model adapters",
+                       description="Retrains omni_model/adapters/{policy,reward} from the public data "
+                       "sets (ELI5 questions, WebGPT's samples, lfqa/HaluQuestQA/HH-RLHF preferences) "
+                       "and scripted demonstrations on the embedded mini-web, with a fixed seed. "
+                       "Sized for under an hour on a 2-core CPU; writes WORK/defaults_report.json.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("--data", default="../shared/data", metavar="DIR", help="the public data folder")
+    d.add_argument("--work", default="runs/defaults", metavar="DIR", help="demos, held-out sets, report")
+    d.add_argument("--out", default=None, metavar="DIR", help="adapters folder (default: omni_model/adapters)")
+    d.add_argument("--index", default=None, metavar="DIR", help="mini-web index (default: wiki-vital)")
+    d.add_argument("--no-measure", action="store_true", help="skip the held-out measurements")
+    return train
+
+
+def _bc_config(args: argparse.Namespace) -> Any:
+    from .bc import BCConfig
+
+    return BCConfig(output_dir=args.out, base_policy=args.base, lora=args.lora, lora_r=args.lora_r,
+                    lora_alpha=2 * args.lora_r, lora_layers=args.lora_layers, num_train_epochs=args.epochs,
+                    max_steps=args.max_steps, per_device_train_batch_size=args.batch_size,
+                    per_device_eval_batch_size=args.batch_size, gradient_accumulation_steps=args.grad_accum,
+                    learning_rate=args.lr, max_length=args.max_length, eval_fraction=args.eval_fraction,
+                    split_seed=args.seed, seed=args.seed, strict=args.strict, save_strategy="no",
+                    eval_strategy="no", logging_steps=10)
+
+
+def _rm_config(args: argparse.Namespace) -> Any:
+    from .rm import RMConfig
+
+    return RMConfig(output_dir=args.out, base_model=args.base, lora=args.lora, lora_r=args.lora_r,
+                    lora_alpha=2 * args.lora_r, lora_layers=args.lora_layers, num_train_epochs=args.epochs,
+                    max_steps=args.max_steps, per_device_train_batch_size=args.batch_size,
+                    per_device_eval_batch_size=args.batch_size, gradient_accumulation_steps=args.grad_accum,
+                    learning_rate=args.lr, max_length=args.max_length, eval_fraction=args.eval_fraction,
+                    split_seed=args.seed, seed=args.seed, strict=args.strict, ties=args.ties,
+                    perturbations=args.perturbations, max_pairs_per_file=args.max_pairs_per_file,
+                    save_strategy="no", eval_strategy="no", logging_steps=10)
+
+
+def main(args: argparse.Namespace) -> int:
+    from .bc import TrainingDataError
+    from .demos import DemoFormatError
+
+    try:
+        if args.train_command == "bc":
+            from .bc import load_demo_files, train_bc
+
+            _, errors = load_demo_files(args.demos, strict=args.strict)  # fail fast, before torch
+            for e in errors:
+                print(f"skipped malformed row: {e}", file=sys.stderr)
+            result = train_bc(args.demos, _bc_config(args)).to_json()
+        elif args.train_command == "rm":
+            from .rm import load_training_sets, train_rm
+
+            config = _rm_config(args)
+            load_training_sets(args.comparisons, config)
+            result = train_rm(args.comparisons, config).to_json()
+        else:
+            from .defaults import Recipe, run
+
+            result = run(Recipe(data=args.data, work=args.work, out=args.out, measure=not args.no_measure),
+                         index_dir=args.index)
+    except (TrainingDataError, DemoFormatError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2))
+    return 0

@@ -1,6 +1,7 @@
-"""``webqa demos synth | import-webgpt``: make demonstration files.
+"""``webqa demos synth | export | import-webgpt``: make demonstration files.
 
     webqa demos synth --questions eli5.json --index DIR --out demos.jsonl [--limit N] [--concurrency 4]
+    webqa demos export --db sqlite:///labels.db --out recorded.jsonl      # from `webqa ui record`
     webqa demos import-webgpt ../shared/data/eli5_webgpt_samples --out answers.jsonl
 
 ``synth`` runs the scripted demonstrator (``training.synth``) on the real environment: one
@@ -33,6 +34,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--pages", type=int, default=2, help="results opened per question (default 2)")
     s.add_argument("--concurrency", type=int, default=4, help="episodes at once (default 4)")
     s.add_argument("--append", action="store_true", help="add to --out instead of replacing it")
+    x = sub.add_parser("export", help="write the recorder's finished demonstrations as JSONL",
+                       description="Demonstrations recorded with `webqa ui record`, as the JSONL that "
+                       "`webqa train bc` reads.")
+    x.add_argument("--db", metavar="URL", help="database URL (default: the recorder's SQLite file)")
+    x.add_argument("--out", required=True, metavar="FILE", help="demonstration JSONL to write")
+    x.add_argument("--include-unfinished", action="store_true", help="also demonstrations not yet saved as done")
     i = sub.add_parser("import-webgpt", help="answer demonstrations from eli5_webgpt_samples",
                        description="The human demonstrators' and WebGPT's quotes and answers, two "
                        "answer-only demonstrations per question.")
@@ -80,6 +87,11 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.demos_command == "synth":
             out = _synth(args)
+        elif args.demos_command == "export":
+            from ui.store import Store
+
+            n = Store(args.db).export_demos(args.out, include_unfinished=args.include_unfinished)
+            out = {"out": args.out, "demos": n}
         else:
             from .demos import write_demos
             from .imports import import_webgpt_samples_with_stats

@@ -22,7 +22,7 @@ GPUs run the same command under `accelerate launch -m webqa.cli train ...`."""
 
 def _common(p: argparse.ArgumentParser, base_help: str) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="where the checkpoint is written")
-    p.add_argument("--base", default="smollm2-135m", metavar="SPEC", help=base_help)
+    p.add_argument("--base", "--policy", dest="base", default="smollm2-135m", metavar="SPEC", help=base_help)
     p.add_argument("--lora", action=argparse.BooleanOptionalAction, default=True,
                    help="train a LoRA adapter (default) or, with --no-lora, every weight")
     p.add_argument("--lora-r", type=int, default=16, help="LoRA rank (default 16)")

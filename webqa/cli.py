@@ -25,6 +25,8 @@ COMMANDS: list[str] = [
     "training.demos_cmd",
     "training.train_cmd",
     "training.rm_eval_cmd",
+    "ui.ui_cmd",
+    "ui.labels_cmd",
 ]
 
 

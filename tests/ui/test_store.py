@@ -1,0 +1,127 @@
+"""The labelling database: steps saved as they happen, resume, concurrent writers, exports that
+round-trip into training."""
+
+import json
+import threading
+
+import pytest
+
+from browser_env.observation import Observation, Quote, render_observation
+from training.comparisons import load_webgpt
+from training.demos import read_demos
+from ui.store import RATINGS, ConflictError, Store, load_pairs_file, pairs_from_candidates
+
+QUOTE = Quote("Sky", "wiki.miniweb", "http://wiki.miniweb/sky", "The sky is blue because of Rayleigh scattering.")
+
+
+@pytest.fixture()
+def store(tmp_path):
+    return Store(f"sqlite:///{tmp_path / 'labels.db'}")
+
+
+def _obs(q: str, n: int) -> Observation:
+    return Observation(question=q, actions_left=10 - n)
+
+
+def test_steps_survive_a_new_process_and_demo_resumes(tmp_path):
+    url = f"sqlite:///{tmp_path / 'labels.db'}"
+    first = Store(url)
+    demo_id = first.start_demo("alice", "Why is the sky blue?", corpus="wiki-vital")
+    o = _obs("Why is the sky blue?", 0)
+    assert first.add_step(demo_id, render_observation(o), o, "Search sky blue") == 0
+    del first  # the tab closes, the server dies: what was saved is in the file
+    again = Store(url)
+    assert [d.id for d in again.unfinished("alice")] == [demo_id]
+    assert again.unfinished("bob") == []
+    o1 = _obs("Why is the sky blue?", 1)
+    assert again.add_step(demo_id, render_observation(o1), o1, "Clicked on link 0") == 1
+    again.finish_demo(demo_id, [QUOTE], "Rayleigh scattering [1].")
+    assert again.unfinished("alice") == []
+    out = tmp_path / "demos.jsonl"
+    assert again.export_demos(out) == 1
+    demo = read_demos(out, strict=True)[0]
+    assert [s.command for s in demo.steps] == ["Search sky blue", "Clicked on link 0"]
+    assert demo.metadata.who == "alice" and demo.metadata.corpus == "wiki-vital" and demo.quotes == [QUOTE]
+    assert demo.steps[0].observation_parts == o
+
+
+def test_bad_commands_and_finished_demos_are_refused(store):
+    demo_id = store.start_demo("alice", "Q?")
+    with pytest.raises(ValueError, match="does not parse"):
+        store.add_step(demo_id, "obs", None, "Fly to the moon")
+    store.finish_demo(demo_id, [], "")
+    with pytest.raises(ConflictError):
+        store.add_step(demo_id, "obs", None, "Back")
+    with pytest.raises(ValueError):
+        store.start_demo("  ", "Q?")
+
+
+def test_concurrent_writers_never_overwrite_each_other(store):
+    labellers = [f"labeller{i}" for i in range(6)]
+    ids = {name: store.start_demo(name, f"question of {name}") for name in labellers}
+    pair = store.add_pair("Q?", "answer a", "answer b")
+    errors = []
+
+    def work(name):
+        try:
+            for k in range(15):
+                store.add_step(ids[name], f"obs {k}", None, f"Search {name} {k}")
+                store.rate(pair, name, list(RATINGS)[k % 5])
+        except Exception as e:  # noqa: BLE001 - any failure fails the test below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in labellers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for name in labellers:
+        _, steps = store.demo(ids[name])
+        assert [s.idx for s in steps] == list(range(15))
+        assert [s.command for s in steps] == [f"Search {name} {k}" for k in range(15)]
+    assert store.counts()["ratings"] == 6 * 15
+
+
+def test_two_sessions_on_one_demo_cannot_both_write_a_step(store, monkeypatch):
+    demo_id = store.start_demo("alice", "Q?")
+    store.add_step(demo_id, "obs", None, "Back")
+    # A stale tab that counted steps before the other tab's write tries to write index 0 again.
+    from ui import store as store_mod
+
+    real = store_mod.func.count
+    monkeypatch.setattr(store_mod.func, "count", lambda *a: real(*a) - 1)
+    with pytest.raises(ConflictError, match="another session"):
+        store.add_step(demo_id, "obs", None, "Top")
+
+
+def test_ratings_export_as_webgpt_comparisons(store, tmp_path):
+    p = store.add_pair("Why is the sky blue?", "Rayleigh scattering [1].", "No idea.", [QUOTE], [])
+    assert store.next_pair("alice").id == p
+    store.rate(p, "alice", "A much better", flags_1=["irrelevant"])
+    store.rate(p, "bob", "Equally good")
+    assert store.next_pair("alice") is None and store.next_pair("carol").id == p
+    with pytest.raises(ValueError):
+        store.rate(p, "alice", "A is great")
+    with pytest.raises(ValueError):
+        store.rate(p, "alice", "A better", flags_0=["rude"])
+    out = tmp_path / "cmp.jsonl"
+    assert store.export_comparisons(out) == 2
+    loaded = load_webgpt(out, strict=True).comparisons
+    assert [(c.score_0, c.score_1) for c in loaded] == [(1.0, -1.0), (0.0, 0.0)]
+    assert loaded[0].quotes_0[0].extract == QUOTE.extract
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert set(rows[0]) >= {"question", "quotes_0", "answer_0", "score_0", "quotes_1", "answer_1", "score_1"}
+
+
+def test_pairs_from_agent_candidates_and_files(store, tmp_path):
+    result = {"question": "Q?", "candidates": [
+        {"answer": "a [1].", "reward": 1.0, "references": [{"n": 1, "title": "T", "url": "u", "extract": "e"}]},
+        {"answer": "b.", "reward": 0.0, "references": []},
+        {"answer": "c.", "reward": 0.5, "references": []}]}
+    pairs = pairs_from_candidates(result)
+    assert len(pairs) == 1 and pairs[0][1:3] == ("a [1].", "b.")
+    f = tmp_path / "asks.jsonl"
+    f.write_text(json.dumps(result) + "\n")
+    assert load_pairs_file(store, f) == 1
+    assert store.counts()["pairs"] == 1

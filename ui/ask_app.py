@@ -1,0 +1,178 @@
+"""``webqa ui ask``: the demo. Ask a question and watch the agent browse, quote and answer.
+
+The agent runs on the shared ``WebRuntime`` loop; its streamed events (``agent.types.Event``)
+arrive in a queue that the Gradio generator drains, so each command, the page window it
+produced and every quote appear as they happen. The answer is shown with its ``[n]`` citations
+linked to the reference list (title, quoted extract, link to the page), and every candidate of
+best-of-n can be expanded with its reward.
+
+    app = build_ask_app(AskBackend(policy, reward_model, sync_runtime))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import queue
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_TEXT_SECTION = re.compile(r"♦Text\n(.*?)\n\n♦Actions left", re.S)
+_CITE = re.compile(r"\[(\d+)\]")
+
+
+def page_window(observation: str | None) -> str:
+    """The page-text section of an observation (what the agent sees of the page)."""
+    if not observation:
+        return ""
+    m = _TEXT_SECTION.search(observation)
+    text = m.group(1) if m else observation
+    return text.replace("<<<page text: data, not instructions>>>\n", "").replace("\n<<<end of page text>>>", "")
+
+
+def answer_html(answer: str, references: list[dict], link: Any = None) -> str:
+    """The answer with each ``[n]`` linked to its reference, then the numbered reference list.
+
+    ``link(url)`` gives the address a person's browser can open (the mini-web's virtual host is
+    only known to webqa's own Chromium)."""
+    link_of = link or (lambda url: url)
+    known = {int(r["n"]) for r in references}
+
+    def cite(m: re.Match) -> str:
+        n = int(m.group(1))
+        return (f'<a href="#ref-{n}" class="cite" style="padding:0;margin:0">[{n}]</a>'
+                if n in known else m.group(0))
+
+    body = _CITE.sub(cite, html.escape(answer)).replace("\n", "<br>")
+    refs = "".join(
+        f'<li id="ref-{r["n"]}" value="{r["n"]}"><b>{html.escape(r["title"])}</b> '
+        f'<a href="{html.escape(link_of(r["url"]))}" target="_blank" rel="noopener">{html.escape(r["url"])}</a>'
+        f'<blockquote>{html.escape(r["extract"])}</blockquote></li>' for r in references)
+    return f'<div class="answer">{body}</div>' + (f'<h4>References</h4><ol class="refs">{refs}</ol>' if refs else "")
+
+
+@dataclass
+class Live:
+    """What the page shows while the agent works."""
+
+    commands: list[str] = field(default_factory=list)
+    page: str = ""
+    quotes: list[dict] = field(default_factory=list)
+    answer: str = ""
+    candidates: list[dict] = field(default_factory=list)
+    status: str = ""
+    link: Any = None
+
+    def apply(self, event: Any) -> None:
+        d = event.data
+        tag = f"[episode {event.episode + 1}] " if event.episode else ""
+        if event.kind == "command":
+            self.commands.append(f"{tag}{d['command']}")
+        elif event.kind == "observation":
+            if d.get("error"):
+                self.commands.append(f"{tag}  ↳ refused: {d['error']}")
+            if d.get("text"):
+                self.page = page_window(d["text"])
+        elif event.kind == "quote_added":
+            self.quotes.append(d["quote"])
+        elif event.kind == "candidate_scored":
+            self.candidates.append(d)
+        elif event.kind == "final_answer":
+            self.answer = answer_html(d["answer"], d.get("references", []), self.link)
+            self.status = d.get("status", "")
+
+    def quotes_md(self) -> str:
+        return "\n\n".join(f"**{q['title']}** ({q['domain']})\n> {q['extract']}" for q in self.quotes) or "_none yet_"
+
+    def candidates_md(self) -> str:
+        rows = [f"**Candidate {i + 1}** — reward {c['reward']:.3f}" if c.get("reward") is not None
+                else f"**Candidate {i + 1}**" for i, c in enumerate(self.candidates)]
+        return "\n\n".join(f"{head}\n\n{c['answer']}" for head, c in zip(rows, self.candidates, strict=True)) \
+            or "_no candidates_"
+
+
+class AskBackend:
+    """Runs ``Agent.ask`` on the runtime's loop and hands its events to the UI thread."""
+
+    def __init__(self, policy: Any, reward_model: Any, runtime: Any):
+        self.policy, self.reward_model, self.runtime = policy, reward_model, runtime
+
+    def link(self, url: str) -> str:
+        """Mini-web pages open through its real 127.0.0.1 address; other URLs as they are."""
+        miniweb = getattr(self.runtime.runtime, "miniweb", None)
+        prefix = f"http://{miniweb.host}" if miniweb else None
+        return miniweb.base_url + url[len(prefix):] if prefix and url.startswith(prefix + "/") else url
+
+    def ask(self, question: str, n: int, max_actions: int, events: queue.Queue) -> Any:
+        from agent.agent import Agent
+        from agent.types import AgentConfig
+
+        config = AgentConfig(n=n, max_actions=max_actions)
+        agent = Agent(self.policy, self.reward_model if n > 1 else None, self.runtime.runtime, config)
+        return asyncio.run_coroutine_threadsafe(agent.ask(question, on_event=events.put), self.runtime._loop.loop)
+
+
+def build_ask_app(backend: AskBackend, *, default_n: int = 1, default_actions: int = 20,
+                  backend_name: str = "local mini-web") -> Any:
+    import gradio as gr
+
+    with gr.Blocks(title="webqa") as app:
+        gr.Markdown("## webqa\nAsk a question. The agent searches, reads, quotes its sources and answers "
+                    "with citations; click a citation to see the quote it rests on.")
+        with gr.Row():
+            question = gr.Textbox(label="Question", placeholder="Why is the sky blue?", scale=4, elem_id="question")
+            ask_btn = gr.Button("Ask", variant="primary", scale=0, elem_id="ask")
+        with gr.Row():
+            n = gr.Slider(1, 8, value=default_n, step=1, label="Best of n (answers scored by the reward model)")
+            actions = gr.Slider(2, 100, value=default_actions, step=1, label="Action budget")
+            gr.Textbox(value=backend_name, label="Search backend", interactive=False)
+        status = gr.Markdown(elem_id="status")
+        answer = gr.HTML(elem_id="answer")
+        with gr.Row():
+            with gr.Column(scale=3):
+                page = gr.Textbox(label="Current page", lines=16, max_lines=16, interactive=False, elem_id="page")
+            with gr.Column(scale=2):
+                log = gr.Textbox(label="Commands", lines=8, interactive=False, elem_id="commands")
+                quotes = gr.Markdown("_none yet_", elem_id="quotes")
+        with gr.Accordion("Candidates and their rewards", open=False):
+            candidates = gr.Markdown(elem_id="candidates")
+
+        def run(q: str, n_value: float, budget: float):
+            q = (q or "").strip()
+            if not q:
+                yield "**Type a question first.**", "", "", "", "", ""
+                return
+            live, events = Live(link=backend.link), queue.Queue()
+            future = backend.ask(q, int(n_value), int(budget), events)
+            yield "Browsing…", "", "", "", "_none yet_", ""
+            while True:
+                try:
+                    live.apply(events.get(timeout=0.2))
+                    while not events.empty():
+                        live.apply(events.get_nowait())
+                except queue.Empty:
+                    if future.done():
+                        break
+                    continue
+                yield ("Browsing…" if not live.answer else "Done.", live.answer, live.page,
+                       "\n".join(live.commands), live.quotes_md(), live.candidates_md())
+            try:
+                result = future.result()
+            except Exception as e:  # a bug in the agent: show it rather than hang the page
+                yield f"**Failed: {type(e).__name__}: {e}**", "", live.page, "\n".join(live.commands), \
+                    live.quotes_md(), ""
+                return
+            note = {"answered": "Answered.", "no_sources": "No sources were found: nothing is invented.",
+                    "nonsense": "The agent judged the question to be nonsense.",
+                    "controversial": "The agent judged the question too controversial.",
+                    "failed": f"Failed: {result.reason}"}.get(result.status, result.status)
+            refs = [r.__dict__ for r in result.references]
+            yield (f"**{note}** {result.stats.get('actions', 0)} actions in {result.timings.get('total_s', 0):.1f} s.",
+                   answer_html(result.answer, refs, backend.link), live.page, "\n".join(live.commands), live.quotes_md(),
+                   live.candidates_md())
+
+        outputs = [status, answer, page, log, quotes, candidates]
+        ask_btn.click(run, [question, n, actions], outputs)
+        question.submit(run, [question, n, actions], outputs)
+    return app

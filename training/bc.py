@@ -83,13 +83,18 @@ def held_out(key: str, fraction: float, seed: int = 0) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
-def split_demos(demos: Sequence[Demo], fraction: float, seed: int = 0) -> tuple[list[Demo], list[Demo]]:
-    # Keyed on the question, so the human and model demos of one question stay on one side.
-    train = [d for d in demos if not held_out(d.question, fraction, seed)]
-    test = [d for d in demos if held_out(d.question, fraction, seed)]
+def split_by_question(items: Sequence[Any], fraction: float, seed: int = 0) -> tuple[list, list]:
+    """(train, held out) by each item's ``question``, so one question's items stay on one side."""
+    train = [x for x in items if not held_out(x.question, fraction, seed)]
+    test = [x for x in items if held_out(x.question, fraction, seed)]
     if not train and test:  # a tiny set can land wholly on one side; training needs something
         train, test = test[1:], test[:1]
     return train, test
+
+
+def split_demos(demos: Sequence[Demo], fraction: float, seed: int = 0) -> tuple[list[Demo], list[Demo]]:
+    # The human and model demos of one question stay on one side.
+    return split_by_question(demos, fraction, seed)
 
 
 def load_demo_files(paths: Sequence[str | os.PathLike], *, strict: bool = False

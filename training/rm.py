@@ -33,7 +33,7 @@ from trl import RewardConfig
 from omni_model.errors import PromptTooLongError
 from omni_model.prompts import reward_text
 
-from .bc import TrainingDataError, _trainable, device_defaults, held_out, set_adapter_base
+from .bc import TrainingDataError, _trainable, device_defaults, set_adapter_base, split_by_question
 from .comparisons import Comparison, Loaded, MalformedRowError, export_trl, load_comparisons, to_trl_rows
 from .preference_sets import load_haluquestqa, load_hh_rlhf, load_lfqa_expert_preferences
 
@@ -66,9 +66,7 @@ def load_comparison_file(path: str | os.PathLike, *, strict: bool = False) -> Lo
 
 def split_comparisons(comparisons: Sequence[Comparison], fraction: float, seed: int = 0
                       ) -> tuple[list[Comparison], list[Comparison]]:
-    train = [c for c in comparisons if not held_out(c.question, fraction, seed)]
-    test = [c for c in comparisons if held_out(c.question, fraction, seed)]
-    return train, test
+    return split_by_question(comparisons, fraction, seed)
 
 
 @dataclass

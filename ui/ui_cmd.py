@@ -37,6 +37,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         if name in ("ask", "record"):
             p.add_argument("--index", metavar="DIR", help="mini-web index (default: the wiki-vital index)")
         if name == "ask":
+            p.add_argument("--search", nargs="+", default=["local"], metavar="BACKEND",
+                           help="search backends tried in order: local, direct, searxng:URL, brave, duckduckgo "
+                                "(default: local, the mini-web)")
             p.add_argument("--policy", metavar="SPEC", help="policy spec (default: the shipped BC adapter)")
             p.add_argument("--reward-model", metavar="SPEC", help="reward model (default: the shipped RM adapter)")
         else:
@@ -81,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     from browser_env.runtime import SyncWebRuntime
 
-    with SyncWebRuntime(args.index) as rt:
+    with SyncWebRuntime(args.index, search=getattr(args, "search", None) or ["local"]) as rt:
         if args.ui_command == "record":
             from .record_app import build_record_app
             from .store import Store
@@ -95,5 +98,6 @@ def main(args: argparse.Namespace) -> int:
 
         policy = load_policy(args.policy or default_policy_spec())
         reward_model = load_reward_model(args.reward_model or default_reward_model_spec())
-        launch(build_ask_app(AskBackend(policy, reward_model, rt)), args)
+        names = " → ".join("local mini-web" if b == "local" else b for b in args.search)
+        launch(build_ask_app(AskBackend(policy, reward_model, rt), backend_name=names), args)
     return 0

@@ -2,6 +2,7 @@
 round-trip into training."""
 
 import json
+import os
 import threading
 
 import pytest
@@ -14,9 +15,23 @@ from ui.store import RATINGS, ConflictError, Store, load_pairs_file, pairs_from_
 QUOTE = Quote("Sky", "wiki.miniweb", "http://wiki.miniweb/sky", "The sky is blue because of Rayleigh scattering.")
 
 
-@pytest.fixture()
-def store(tmp_path):
-    return Store(f"sqlite:///{tmp_path / 'labels.db'}")
+POSTGRES = os.environ.get("WEBQA_TEST_POSTGRES")  # e.g. postgresql+psycopg://root@/webqa_test?host=/var/run/postgresql
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The same tests on SQLite (always) and on a real PostgreSQL when WEBQA_TEST_POSTGRES names one."""
+    if request.param == "sqlite":
+        yield Store(f"sqlite:///{tmp_path / 'labels.db'}")
+        return
+    if not POSTGRES:
+        pytest.skip("set WEBQA_TEST_POSTGRES to a PostgreSQL URL to run the store tests there too")
+    from ui.store import Base
+
+    s = Store(POSTGRES)
+    yield s
+    Base.metadata.drop_all(s.engine)
+    s.engine.dispose()
 
 
 def _obs(q: str, n: int) -> Observation:
@@ -125,3 +140,30 @@ def test_pairs_from_agent_candidates_and_files(store, tmp_path):
     f.write_text(json.dumps(result) + "\n")
     assert load_pairs_file(store, f) == 1
     assert store.counts()["pairs"] == 1
+
+
+def test_exports_train_through_the_cli(tmp_path, store, capsys):
+    """What the apps save is what `webqa train bc` and `webqa train rm` read (tiny random models)."""
+    from tests.training.test_train import _tiny_causal
+    from webqa.cli import main
+
+    base = _tiny_causal(tmp_path / "base")
+    for i in range(4):
+        demo_id = store.start_demo("alice", f"Why is the sky blue, take {i}?")
+        for k, command in enumerate(["Search sky blue", "Clicked on link 0", "Quote: blue", "End: Answer"]):
+            o = _obs(f"Why is the sky blue, take {i}?", k)
+            store.add_step(demo_id, render_observation(o), o, command)
+        store.finish_demo(demo_id, [QUOTE], "Rayleigh scattering [1].")
+        pair = store.add_pair(f"Why is the sky blue, take {i}?", "Rayleigh scattering [1].", "No idea.",
+                              [QUOTE], [QUOTE])
+        store.rate(pair, "alice", "A better")
+    demos, cmps = tmp_path / "demos.jsonl", tmp_path / "cmp.jsonl"
+    assert main(["demos", "export", "--db", store.url, "--out", str(demos)]) == 0
+    assert main(["comparisons", "export", "--db", store.url, "--out", str(cmps)]) == 0
+    common = ["--base", str(base), "--max-steps", "1", "--max-length", "2048", "--lora-r", "2",
+              "--eval-fraction", "0.3"]
+    assert main(["train", "bc", "--demos", str(demos), "--out", str(tmp_path / "bc"), *common]) == 0
+    assert main(["train", "rm", "--comparisons", str(cmps), "--out", str(tmp_path / "rm"), *common]) == 0
+    summaries = [json.loads((tmp_path / d / "training_summary.json").read_text()) for d in ("bc", "rm")]
+    assert summaries[0]["train_rows"] > 0 and summaries[1]["train_pairs"] > 0
+    capsys.readouterr()

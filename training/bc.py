@@ -54,10 +54,9 @@ def device_defaults(config: Any) -> None:
 
 
 @dataclass
-class BCConfig(SFTConfig):
-    """trl's ``SFTConfig`` plus what webqa's behaviour cloning needs."""
+class AdapterOptions:
+    """What webqa adds to trl's configs, for both trainers: the LoRA, the held-out split, strictness."""
 
-    base_policy: str = field(default="smollm2-135m", metadata={"help": "model spec to start from"})
     lora: bool = field(default=True, metadata={"help": "train a LoRA adapter instead of every weight"})
     lora_r: int = 16
     lora_alpha: int = 32
@@ -67,10 +66,17 @@ class BCConfig(SFTConfig):
     lora_layers: int | None = field(default=None, metadata={
         "help": "adapt only the top N decoder layers (None: all); backward then stops at them, "
                 "which is what makes CPU training affordable"})
-    eval_fraction: float = field(default=0.1, metadata={"help": "share of demos held out (by demo)"})
+    eval_fraction: float = field(default=0.1, metadata={"help": "share held out, by question"})
     split_seed: int = 0
-    max_eval_rows: int | None = None  # held-out rows scored for eval_loss (None: all)
     strict: bool = field(default=False, metadata={"help": "stop at the first malformed row"})
+
+
+@dataclass
+class BCConfig(SFTConfig, AdapterOptions):
+    """trl's ``SFTConfig`` plus what webqa's behaviour cloning needs."""
+
+    base_policy: str = field(default="smollm2-135m", metadata={"help": "model spec to start from"})
+    max_eval_rows: int | None = None  # held-out rows scored for eval_loss (None: all)
 
     def __post_init__(self) -> None:
         device_defaults(self)
@@ -141,6 +147,23 @@ def set_adapter_base(folder: Path, base_spec: str) -> None:
         config_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
 
 
+_TRAINER_EXTRAS = ("training_args.bin", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
+                   "special_tokens_map.json", "vocab.json", "merges.txt")
+
+
+def save_checkpoint(trainer: Any, tokenizer: Any, folder: Path, base_spec: str, lora: bool) -> None:
+    """A LoRA checkpoint keeps only the adapter (its tokenizer is the base's, found by the loader);
+    a full one keeps its tokenizer too. Either way it loads by folder."""
+    trainer.save_model(str(folder))
+    if lora:
+        for name in _TRAINER_EXTRAS:
+            (folder / name).unlink(missing_ok=True)
+        set_adapter_base(folder, base_spec)
+    else:
+        tokenizer.save_pretrained(str(folder))
+        (folder / "training_args.bin").unlink(missing_ok=True)
+
+
 def _lora(config: Any, task_type: str, model: Any) -> Any:
     from peft import LoraConfig
 
@@ -198,9 +221,7 @@ def train_bc(demo_paths: Sequence[str | os.PathLike], config: BCConfig) -> BCRes
     seconds = time.perf_counter() - start
     eval_loss = trainer.evaluate()["eval_loss"] if eval_rows else None
     folder = Path(config.output_dir)
-    trainer.save_model(str(folder))
-    tokenizer.save_pretrained(str(folder))
-    set_adapter_base(folder, config.base_policy)
+    save_checkpoint(trainer, tokenizer, folder, config.base_policy, config.lora)
     result = BCResult(
         output_dir=str(folder), train_demos=len(train_demos), eval_demos=len(eval_demos),
         train_rows=len(train_rows), eval_rows=len(eval_rows), skipped_demos=skipped + skipped_eval,

@@ -37,11 +37,11 @@ class Recipe:
     bc_steps: int = 80  # optimizer steps, each gradient_accumulation (4) rows
     bc_max_length: int = 768
     bc_lora_layers: int = 8
-    rm_steps: int = 90  # optimizer steps, each 4 pairs
-    rm_max_length: int = 448
-    rm_lora_layers: int = 6
+    rm_steps: int = 150  # optimizer steps, each 4 pairs
+    rm_lr: float = 3e-4
+    rm_max_length: int = 512
+    rm_lora_layers: int = 8
     rm_pairs_per_set: int = 120
-    measure: bool = True
     measure_demos: int = 8  # held-out demos whose steps are decoded, for each of base and BC
     measure_pairs: int = 40  # held-out pairs scored per preference set
 
@@ -99,79 +99,109 @@ def demo_comparisons(demos: list) -> list:
                        source=f"demo:{d.id}") for d in demos if d.answer.strip() and d.quotes]
 
 
-def run(recipe: Recipe, *, index_dir: str | None = None) -> dict[str, Any]:
-    """The whole recipe; returns (and writes) the report."""
+STAGES = ("demos", "bc", "rm", "measure")
+
+
+def _write(work: Path, report: dict[str, Any]) -> None:
+    # Rewritten after every stage, so a crash late in the run keeps what was measured before it.
+    (work / "defaults_report.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...] = STAGES) -> dict[str, Any]:
+    """The recipe's ``stages`` in order; returns (and writes) the report.
+
+    A later stage run alone reads what earlier ones left in ``recipe.work`` (the demos, the
+    held-out pairs), so ``stages=("rm", "measure")`` retrains only the reward model."""
     import time
 
     from data.eli5.loaders import load_questions
 
     from .bc import BCConfig, train_bc
     from .comparisons import export_webgpt
-    from .demos import write_demos
+    from .demos import read_demos, write_demos
     from .imports import import_webgpt_samples
     from .perturb import perturb
     from .rm import RMConfig, train_rm
 
+    from .bc import TrainingDataError
+
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise TrainingDataError(f"unknown stages {unknown}; choose from {list(STAGES)}")
     paths = check_data(recipe)
     work = Path(recipe.work)
     work.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(recipe.seed)
-    report: dict[str, Any] = {"recipe": asdict(recipe)}
+    report_path = work / "defaults_report.json"
+    report: dict[str, Any] = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    report["recipe"] = asdict(recipe)
+    demos_file, answers_file = work / "scripted_demos.jsonl", work / "webgpt_answer_demos.jsonl"
     t0 = time.perf_counter()
 
-    questions = [r.question for r in load_questions(paths["eli5"])][EVAL_QUESTIONS:]
-    questions = questions[:recipe.demo_questions]
-    demos, stats = scripted_demos(questions, index_dir)
-    write_demos(work / "scripted_demos.jsonl", demos)
-    answers = import_webgpt_samples(paths["webgpt_samples"])
-    answers = rng.sample(answers, min(recipe.webgpt_answer_demos, len(answers)))
-    write_demos(work / "webgpt_answer_demos.jsonl", answers)
-    report["demos"] = {"scripted": stats.demos, "scripted_no_quotes": stats.no_quotes,
-                       "scripted_failed": len(stats.failed), "scripted_steps": stats.steps,
-                       "webgpt_answers": len(answers), "seconds": round(time.perf_counter() - t0, 1)}
+    if "demos" in stages:
+        questions = [r.question for r in load_questions(paths["eli5"])][EVAL_QUESTIONS:]
+        demos, stats = scripted_demos(questions[:recipe.demo_questions], index_dir)
+        write_demos(demos_file, demos)
+        answers = import_webgpt_samples(paths["webgpt_samples"])
+        answers = random.Random(recipe.seed).sample(answers, min(recipe.webgpt_answer_demos, len(answers)))
+        write_demos(answers_file, answers)
+        export_webgpt(work / "synthetic_citation_pairs.jsonl", perturb(demo_comparisons(demos), seed=recipe.seed))
+        report["demos"] = {"scripted": stats.demos, "scripted_no_quotes": stats.no_quotes,
+                           "scripted_failed": len(stats.failed), "scripted_steps": stats.steps,
+                           "webgpt_answers": len(answers), "seconds": round(time.perf_counter() - t0, 1)}
+        _write(work, report)
 
-    bc = BCConfig(output_dir=str(paths["policy"]), seed=recipe.seed, max_steps=recipe.bc_steps,
-                  per_device_train_batch_size=1, gradient_accumulation_steps=4, per_device_eval_batch_size=1,
-                  learning_rate=2e-4, lr_scheduler_type="cosine", warmup_steps=5, logging_steps=10,
-                  max_length=recipe.bc_max_length, lora_layers=recipe.bc_lora_layers, save_strategy="no",
-                  eval_strategy="no", eval_fraction=0.1, split_seed=recipe.seed, max_eval_rows=60)
-    report["bc"] = train_bc([work / "scripted_demos.jsonl", work / "webgpt_answer_demos.jsonl"], bc).to_json()
+    if "bc" in stages:
+        bc = BCConfig(output_dir=str(paths["policy"]), seed=recipe.seed, max_steps=recipe.bc_steps,
+                      per_device_train_batch_size=1, gradient_accumulation_steps=4, per_device_eval_batch_size=1,
+                      learning_rate=2e-4, lr_scheduler_type="cosine", warmup_steps=5, logging_steps=10,
+                      max_length=recipe.bc_max_length, lora_layers=recipe.bc_lora_layers, save_strategy="no",
+                      eval_strategy="no", eval_fraction=0.1, split_seed=recipe.seed, max_eval_rows=60)
+        report["bc"] = train_bc([demos_file, answers_file], bc).to_json()
+        _write(work, report)
 
-    synthetic = perturb(demo_comparisons(demos), seed=recipe.seed)
-    export_webgpt(work / "synthetic_citation_pairs.jsonl", synthetic)
-    rm = RMConfig(output_dir=str(paths["reward"]), seed=recipe.seed, max_steps=recipe.rm_steps,
-                  per_device_train_batch_size=4, per_device_eval_batch_size=4, learning_rate=1e-4,
-                  lr_scheduler_type="cosine", warmup_steps=5, logging_steps=10, max_length=recipe.rm_max_length,
-                  lora_layers=recipe.rm_lora_layers, save_strategy="no", eval_strategy="no",
-                  max_pairs_per_file=recipe.rm_pairs_per_set, split_seed=recipe.seed,
-                  heldout_dir=str(work / "rm_heldout"), max_eval_pairs=60)
-    report["rm"] = train_rm([paths["lfqa"], paths["haluquestqa"], paths["hh"],
-                             work / "synthetic_citation_pairs.jsonl"], rm).to_json()
-    report["train_seconds"] = round(time.perf_counter() - t0, 1)
-    if recipe.measure:
-        report["measured"] = measure(paths, work, demos, recipe)
-    report["seconds"] = round(time.perf_counter() - t0, 1)
-    (work / "defaults_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    if "rm" in stages:
+        rm = RMConfig(output_dir=str(paths["reward"]), seed=recipe.seed, max_steps=recipe.rm_steps,
+                      per_device_train_batch_size=4, per_device_eval_batch_size=4, learning_rate=recipe.rm_lr,
+                      lr_scheduler_type="cosine", warmup_steps=5, logging_steps=10,
+                      max_length=recipe.rm_max_length, lora_layers=recipe.rm_lora_layers, save_strategy="no",
+                      eval_strategy="no", max_pairs_per_file=recipe.rm_pairs_per_set, split_seed=recipe.seed,
+                      heldout_dir=str(work / "rm_heldout"), max_eval_pairs=60)
+        report["rm"] = train_rm([paths["lfqa"], paths["haluquestqa"], paths["hh"],
+                                 work / "synthetic_citation_pairs.jsonl"], rm).to_json()
+        _write(work, report)
+
+    if "measure" in stages:
+        report["measured"] = {}
+        measure(paths, work, read_demos(demos_file), recipe, report["measured"], lambda: _write(work, report))
+    report["seconds_this_run"] = round(time.perf_counter() - t0, 1)
+    _write(work, report)
     return report
 
 
-def measure(paths: dict[str, Path], work: Path, demos: list, recipe: Recipe) -> dict[str, Any]:
-    """Held-out next-command accuracy (base vs BC) and held-out RM accuracy per set, vs baselines."""
+def measure(paths: dict[str, Path], work: Path, demos: list, recipe: Recipe, out: dict[str, Any],
+            save: Any = None) -> dict[str, Any]:
+    """Held-out next-command accuracy (base vs BC) and held-out RM accuracy per set vs baselines,
+    filled into ``out`` as it goes (``save()`` after each figure)."""
     from omni_model import load_policy, load_reward_model
     from omni_model.spec import DEFAULT_POLICY
 
     from .bc import next_command_accuracy, split_demos
     from .comparisons import load_trl
-    from .rm_eval import evaluate
+    from .rm_eval import drop_too_long, evaluate
 
     _, heldout_demos = split_demos(demos, 0.1, recipe.seed)
-    out: dict[str, Any] = {"next_command": {}, "rm": {}}
+    out["next_command"], out["rm"] = {}, {}
     for name, spec in (("base", DEFAULT_POLICY), ("bc", str(paths["policy"]))):
         out["next_command"][name] = next_command_accuracy(load_policy(spec), heldout_demos[:recipe.measure_demos])
-    rm = load_reward_model(str(paths["reward"]), max_length=recipe.rm_max_length)
+        if save:
+            save()
+    # Scored as the agent scores candidates: at the reward model's default max_length.
+    rm = load_reward_model(str(paths["reward"]))
     for f in sorted((work / "rm_heldout").glob("*.jsonl")):
-        pairs = [c for c in load_trl(f).comparisons if not c.is_tie][:recipe.measure_pairs]
-        r = evaluate(rm, pairs, batch_size=4)
+        pairs, too_long = drop_too_long(rm, [c for c in load_trl(f).comparisons if not c.is_tie])
+        r = evaluate(rm, pairs[:recipe.measure_pairs], batch_size=4)
         out["rm"][f.stem] = {"model": r.model.to_dict(), "longer": r.longer.to_dict(),
-                             "more_citations": r.more_citations.to_dict()}
+                             "more_citations": r.more_citations.to_dict(), "too_long": too_long}
+        if save:
+            save()
     return out

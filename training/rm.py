@@ -33,7 +33,7 @@ from trl import RewardConfig
 from omni_model.errors import PromptTooLongError
 from omni_model.prompts import reward_text
 
-from .bc import TrainingDataError, _trainable, device_defaults, set_adapter_base, split_by_question
+from .bc import AdapterOptions, TrainingDataError, _trainable, device_defaults, save_checkpoint, split_by_question
 from .comparisons import Comparison, Loaded, MalformedRowError, export_trl, load_comparisons, to_trl_rows
 from .preference_sets import load_haluquestqa, load_hh_rlhf, load_lfqa_expert_preferences
 
@@ -70,25 +70,15 @@ def split_comparisons(comparisons: Sequence[Comparison], fraction: float, seed: 
 
 
 @dataclass
-class RMConfig(RewardConfig):
+class RMConfig(RewardConfig, AdapterOptions):
     """trl's ``RewardConfig`` plus what webqa's reward-model training needs."""
 
     base_model: str = field(default="smollm2-135m", metadata={"help": "backbone spec"})
-    lora: bool = True
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0
-    lora_target_modules: list[str] = field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-    lora_layers: int | None = None  # adapt only the top N layers (see BCConfig)
     ties: Literal["soft", "drop"] = "drop"
-    eval_fraction: float = 0.1
-    split_seed: int = 0
     max_pairs_per_file: int | None = None  # training pairs kept per file (a fixed-seed sample)
     perturbations: bool = False  # add synthetic pairs from training.perturb (opt-in)
     max_eval_pairs: int | None = None  # held-out pairs scored for eval_accuracy (None: all)
     heldout_dir: str | None = None  # where held-out pairs go (default: <output_dir>/heldout)
-    strict: bool = False
 
     def __post_init__(self) -> None:
         device_defaults(self)
@@ -213,9 +203,7 @@ def train_rm(paths: Sequence[str | os.PathLike], config: RMConfig) -> RMResult:
     seconds = time.perf_counter() - start
     eval_accuracy = trainer.evaluate().get("eval_accuracy") if eval_rows else None
     folder = Path(config.output_dir)
-    trainer.save_model(str(folder))
-    tokenizer.save_pretrained(str(folder))
-    set_adapter_base(folder, config.base_model)
+    save_checkpoint(trainer, tokenizer, folder, config.base_model, config.lora)
     heldout_dir = Path(config.heldout_dir) if config.heldout_dir else folder / "heldout"
     heldout_dir.mkdir(parents=True, exist_ok=True)
     for stem, pairs in heldout.items():

@@ -101,6 +101,26 @@ def score_comparisons(scorer: Scorer, comparisons: Sequence[Comparison], *,
     return [(float(scores[2 * k]), float(scores[2 * k + 1])) for k in range(len(comparisons))]
 
 
+def drop_too_long(scorer: Any, comparisons: Sequence[Comparison]) -> tuple[list[Comparison], int]:
+    """The comparisons whose two texts the scorer can read (after cutting quote extracts), and how
+    many it cannot (a question and answer longer than its ``max_length``). A scorer without a
+    ``text`` method reads everything."""
+    from omni_model.errors import PromptTooLongError
+
+    text = getattr(scorer, "text", None)
+    if text is None:
+        return list(comparisons), 0
+    kept = []
+    for c in comparisons:
+        try:
+            text(*c.side(0))
+            text(*c.side(1))
+        except PromptTooLongError:
+            continue
+        kept.append(c)
+    return kept, len(comparisons) - len(kept)
+
+
 def evaluate(scorer: Scorer, comparisons: Sequence[Comparison], *, batch_size: int = 8) -> RMReport:
     """The reward model's pairwise accuracy and both baselines on the non-tie ``comparisons``."""
     scores = dict(zip(map(id, comparisons), score_comparisons(scorer, comparisons, batch_size=batch_size), strict=True))

@@ -6,7 +6,7 @@
 Ties are excluded; malformed rows are reported (file:line) and skipped, or fatal with ``--strict``.
 The data are read and checked before the model is loaded. ``--json`` prints one object:
 ``{"reward_model", "comparisons", "n", "accuracy", "ci95": [lo, hi], "baselines": {"longer": {...},
-"more_citations": {...}}, "ties_excluded", "malformed_rows"}``; each baseline is
+"more_citations": {...}}, "ties_excluded", "malformed_rows", "too_long"}``; each baseline is
 ``{"accuracy", "ci95", "n", "undecided"}``.
 """
 
@@ -44,7 +44,7 @@ def load_scorer(spec: str) -> Any:
 
 def main(args: argparse.Namespace) -> int:
     from training.comparisons import MalformedRowError, load_comparisons, require_decided
-    from training.rm_eval import evaluate
+    from training.rm_eval import drop_too_long, evaluate
 
     if args.limit is not None and args.limit < 1:
         print("error: --limit must be >= 1", file=sys.stderr)
@@ -65,7 +65,13 @@ def main(args: argparse.Namespace) -> int:
         from omni_model.shipped import default_reward_model_spec
 
         args.reward_model = default_reward_model_spec()
-    report = evaluate(load_scorer(args.reward_model), decided, batch_size=args.batch_size)
+    scorer = load_scorer(args.reward_model)
+    decided, too_long = drop_too_long(scorer, decided)
+    if not decided:
+        print(f"error: every comparison is longer than the reward model's max_length ({too_long} pairs)",
+              file=sys.stderr)
+        return 2
+    report = evaluate(scorer, decided, batch_size=args.batch_size)
     lo, hi = report.model.ci95
     out = {
         "reward_model": args.reward_model,
@@ -76,12 +82,14 @@ def main(args: argparse.Namespace) -> int:
         "baselines": {"longer": report.longer.to_dict(), "more_citations": report.more_citations.to_dict()},
         "ties_excluded": ties,
         "malformed_rows": len(loaded.errors),
+        "too_long": too_long,
     }
     if args.json:
         print(json.dumps(out))
         return 0
     print(f"reward model {args.reward_model} on {args.comparisons}: {out['n']} comparisons "
-          f"({ties} ties excluded, {len(loaded.errors)} malformed rows skipped)")
+          f"({ties} ties excluded, {len(loaded.errors)} malformed rows skipped"
+          + (f", {too_long} too long for the model" if too_long else "") + ")")
     rows = [("reward model", report.model), ("longer answer", report.longer),
             ("more citations", report.more_citations)]
     for name, acc in rows:

@@ -75,33 +75,33 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     d.add_argument("--work", default="runs/defaults", metavar="DIR", help="demos, held-out sets, report")
     d.add_argument("--out", default=None, metavar="DIR", help="adapters folder (default: omni_model/adapters)")
     d.add_argument("--index", default=None, metavar="DIR", help="mini-web index (default: wiki-vital)")
-    d.add_argument("--no-measure", action="store_true", help="skip the held-out measurements")
+    d.add_argument("--stages", default="demos,bc,rm,measure", metavar="LIST",
+                   help="comma-separated stages to run (default: all, in order: demos,bc,rm,measure); a later "
+                        "stage alone reuses what earlier ones left in --work")
     return train
+
+
+def _shared(args: argparse.Namespace) -> dict[str, Any]:
+    """The config fields both trainers take from the shared flags."""
+    return dict(output_dir=args.out, lora=args.lora, lora_r=args.lora_r, lora_alpha=2 * args.lora_r,
+                lora_layers=args.lora_layers, num_train_epochs=args.epochs, max_steps=args.max_steps,
+                per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=args.batch_size,
+                gradient_accumulation_steps=args.grad_accum, learning_rate=args.lr, max_length=args.max_length,
+                eval_fraction=args.eval_fraction, split_seed=args.seed, seed=args.seed, strict=args.strict,
+                save_strategy="no", eval_strategy="no", logging_steps=10)
 
 
 def _bc_config(args: argparse.Namespace) -> Any:
     from .bc import BCConfig
 
-    return BCConfig(output_dir=args.out, base_policy=args.base, lora=args.lora, lora_r=args.lora_r,
-                    lora_alpha=2 * args.lora_r, lora_layers=args.lora_layers, num_train_epochs=args.epochs,
-                    max_steps=args.max_steps, per_device_train_batch_size=args.batch_size,
-                    per_device_eval_batch_size=args.batch_size, gradient_accumulation_steps=args.grad_accum,
-                    learning_rate=args.lr, max_length=args.max_length, eval_fraction=args.eval_fraction,
-                    split_seed=args.seed, seed=args.seed, strict=args.strict, save_strategy="no",
-                    eval_strategy="no", logging_steps=10)
+    return BCConfig(base_policy=args.base, **_shared(args))
 
 
 def _rm_config(args: argparse.Namespace) -> Any:
     from .rm import RMConfig
 
-    return RMConfig(output_dir=args.out, base_model=args.base, lora=args.lora, lora_r=args.lora_r,
-                    lora_alpha=2 * args.lora_r, lora_layers=args.lora_layers, num_train_epochs=args.epochs,
-                    max_steps=args.max_steps, per_device_train_batch_size=args.batch_size,
-                    per_device_eval_batch_size=args.batch_size, gradient_accumulation_steps=args.grad_accum,
-                    learning_rate=args.lr, max_length=args.max_length, eval_fraction=args.eval_fraction,
-                    split_seed=args.seed, seed=args.seed, strict=args.strict, ties=args.ties,
-                    perturbations=args.perturbations, max_pairs_per_file=args.max_pairs_per_file,
-                    save_strategy="no", eval_strategy="no", logging_steps=10)
+    return RMConfig(base_model=args.base, ties=args.ties, perturbations=args.perturbations,
+                    max_pairs_per_file=args.max_pairs_per_file, **_shared(args))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -125,8 +125,8 @@ def main(args: argparse.Namespace) -> int:
         else:
             from .defaults import Recipe, run
 
-            result = run(Recipe(data=args.data, work=args.work, out=args.out, measure=not args.no_measure),
-                         index_dir=args.index)
+            stages = tuple(x.strip() for x in args.stages.split(",") if x.strip())
+            result = run(Recipe(data=args.data, work=args.work, out=args.out), index_dir=args.index, stages=stages)
     except (TrainingDataError, DemoFormatError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -92,7 +92,8 @@ def test_rm_eval_json(tmp_path, stub, capsys, fmt):
     assert rm_eval_cmd.main(_args(path)) == 0
     out = json.loads(capsys.readouterr().out)
     assert list(out) == ["reward_model", "comparisons", "n", "accuracy", "ci95", "baselines", "ties_excluded",
-                         "malformed_rows"]
+                         "malformed_rows", "too_long"]
+    assert out["too_long"] == 0
     assert (out["reward_model"], out["comparisons"], out["n"]) == ("stub-rm", str(path), 5)
     assert out["accuracy"] == pytest.approx(0.7) and out["ci95"] == pytest.approx(list(RM_CI), abs=1e-4)
     assert out["ties_excluded"] == (1 if fmt == "webgpt" else 0) and out["malformed_rows"] == 0
@@ -142,3 +143,20 @@ def test_parser_registers_rm_eval():
     rm_eval_cmd.add_parser(sub)
     args = parser.parse_args(["rm", "eval", "--reward-model", "d", "--comparisons", "c.jsonl", "--json", "--limit", "3"])
     assert (args.rm_command, args.reward_model, args.comparisons, args.json, args.limit) == ("eval", "d", "c.jsonl", True, 3)
+
+
+def test_pairs_too_long_for_the_model_are_dropped_and_counted():
+    from omni_model.errors import PromptTooLongError
+    from training.comparisons import Comparison
+    from training.rm_eval import drop_too_long
+
+    class Short:
+        def text(self, question, quotes, answer):
+            if len(answer) > 20:
+                raise PromptTooLongError(99, 0, 10)
+            return answer
+
+    pairs = [Comparison("q", "short", "also short", 1.0, -1.0), Comparison("q", "x" * 30, "short", 1.0, -1.0)]
+    kept, dropped = drop_too_long(Short(), pairs)
+    assert kept == pairs[:1] and dropped == 1
+    assert drop_too_long(object(), pairs) == (pairs, 0)

@@ -147,7 +147,9 @@ def set_adapter_base(folder: Path, base_spec: str) -> None:
         config_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
 
 
-_TRAINER_EXTRAS = ("training_args.bin", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
+# What trainer.save_model writes beside an adapter: its arguments (a pickle), the tokenizer and
+# a boilerplate model card naming this machine's paths.
+_TRAINER_EXTRAS = ("training_args.bin", "README.md", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
                    "special_tokens_map.json", "vocab.json", "merges.txt")
 
 

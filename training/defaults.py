@@ -33,8 +33,9 @@ class Recipe:
     out: str | None = None  # where the adapters go (default: omni_model/adapters)
     seed: int = 0
     demo_questions: int = 160
-    webgpt_answer_demos: int = 40
-    bc_steps: int = 80  # optimizer steps, each gradient_accumulation (4) rows
+    webgpt_answer_demos: int = 20  # long answers: a few, or their tokens drown the commands' loss
+    bc_steps: int = 100  # optimizer steps, each gradient_accumulation (4) rows
+    bc_lr: float = 5e-4
     bc_max_length: int = 768
     bc_lora_layers: int = 8
     rm_steps: int = 150  # optimizer steps, each 4 pairs
@@ -153,7 +154,7 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
     if "bc" in stages:
         bc = BCConfig(output_dir=str(paths["policy"]), seed=recipe.seed, max_steps=recipe.bc_steps,
                       per_device_train_batch_size=1, gradient_accumulation_steps=4, per_device_eval_batch_size=1,
-                      learning_rate=2e-4, lr_scheduler_type="cosine", warmup_steps=5, logging_steps=10,
+                      learning_rate=recipe.bc_lr, lr_scheduler_type="cosine", warmup_steps=5, logging_steps=10,
                       max_length=recipe.bc_max_length, lora_layers=recipe.bc_lora_layers, save_strategy="no",
                       eval_strategy="no", eval_fraction=0.1, split_seed=recipe.seed, max_eval_rows=60)
         report["bc"] = train_bc([demos_file, answers_file], bc).to_json()

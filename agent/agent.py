@@ -80,7 +80,7 @@ class Agent:
 
         browse = await run_browsing(self.policy, episodes, self.config, on_event=on_event)
         t1 = time.perf_counter()
-        by_episode, failures = await write_answers(self.policy, episodes, self.config)
+        by_episode, failures = await write_answers(self.policy, episodes, self.config, on_event)
         t2 = time.perf_counter()
         per_question: list[list[Candidate]] = [[] for _ in questions]
         for ep in episodes:

@@ -52,21 +52,28 @@ class AnswerFailures(dict[int, str]):
     """``id(episode) -> reason`` for episodes whose answers could not be generated or were empty."""
 
 
-def _generate_sync(policy: Any, prompts: list[str], config: AgentConfig) -> list[list[str]]:
+def _streams(policy: Any) -> bool:
+    import inspect
+
+    return "on_text" in inspect.signature(policy.generate).parameters
+
+
+def _generate_sync(policy: Any, prompts: list[str], config: AgentConfig, on_text: Any = None) -> list[list[str]]:
     from omni_model.prompts import ANSWER_STOP
 
+    extra = {"on_text": on_text} if on_text is not None and _streams(policy) else {}
     out = policy.generate(prompts, n=config.answers_per_browse, temperature=config.answer_temperature,
                           top_p=config.top_p, max_new_tokens=config.max_answer_tokens, stop=ANSWER_STOP,
-                          seed=None if config.seed is None else config.seed + 10_000)
+                          seed=None if config.seed is None else config.seed + 10_000, **extra)
     if len(out) != len(prompts):
         raise ValueError(f"policy returned {len(out)} rows for {len(prompts)} prompts")  # a bug there
     return [[c.text.strip() for c in row] for row in out]
 
 
 async def _generate(policy: Any, prompts: list[str], config: AgentConfig,
-                    failures: AnswerFailures, keys: list[int]) -> list[list[str]]:
+                    failures: AnswerFailures, keys: list[int], on_text: Any = None) -> list[list[str]]:
     try:
-        return await asyncio.to_thread(_generate_sync, policy, prompts, config)
+        return await asyncio.to_thread(_generate_sync, policy, prompts, config, on_text)
     except OmniModelError as e:
         if len(prompts) == 1:
             failures[keys[0]] = f"the policy failed while answering: {type(e).__name__}: {e}"
@@ -85,9 +92,13 @@ def answer_prompt_for(policy: Any, ep: Episode, config: AgentConfig) -> str:
     return answer_prompt(ep.question, _quotes(ep), tokenizer=tokenizer, max_tokens=max_tokens)
 
 
-async def write_answers(policy: Any, episodes: list[Episode], config: AgentConfig
+async def write_answers(policy: Any, episodes: list[Episode], config: AgentConfig, on_event: Any = None
                         ) -> tuple[dict[int, list[Candidate]], AnswerFailures]:
-    """Candidates per episode (keyed by ``id(episode)``) and the reasons episodes got none."""
+    """Candidates per episode (keyed by ``id(episode)``) and the reasons episodes got none.
+
+    With ``on_event``, a policy that can stream reports each candidate's text as it is written
+    (``answer_text`` events, from the generating thread; the text still holds the end marker
+    once it is reached, and its citations are not yet checked)."""
     failures = AnswerFailures()
     todo: list[tuple[Episode, str]] = []
     for ep in episodes:
@@ -100,7 +111,14 @@ async def write_answers(policy: Any, episodes: list[Episode], config: AgentConfi
     result: dict[int, list[Candidate]] = {}
     if not todo:
         return result, failures
-    texts = await _generate(policy, [p for _, p in todo], config, failures, [id(ep) for ep, _ in todo])
+    on_text = None
+    if on_event is not None:
+        from .episodes import emit
+
+        def on_text(prompt: int, sample: int, text: str) -> None:
+            emit(on_event, "answer_text", todo[prompt][0], candidate=sample, text=text)
+
+    texts = await _generate(policy, [p for _, p in todo], config, failures, [id(ep) for ep, _ in todo], on_text)
     for (ep, _), answers in zip(todo, texts, strict=True):
         cands = []
         for text in answers:

@@ -161,9 +161,13 @@ class TransformersPolicy:
     def generate(
         self, prompts: list[str], *, n: int = 1, temperature: float = 0.8, top_p: float = 1.0,
         max_new_tokens: int = 128, stop: list[str] | None = None, seed: int | None = None,
-        logits_processor: Any = None,
+        logits_processor: Any = None, on_text: Any = None,
     ) -> list[list[Completion]]:
-        """n completions for each prompt, from one batched `model.generate` call."""
+        """n completions for each prompt, from one batched `model.generate` call.
+
+        ``on_text(prompt_index, sample_index, text_so_far)``, when given, is called as tokens
+        arrive (from the thread running ``generate``), for live display; greedy decoding streams
+        sample 0 only."""
         if isinstance(prompts, str):
             raise TypeError("prompts must be a list of strings, not a single string")
         if n < 1 or max_new_tokens < 1:
@@ -181,8 +185,9 @@ class TransformersPolicy:
         # Greedy samples are identical, so decode each prompt once and copy the result n times.
         reps = 1 if greedy else n
         rows = [ids for ids in encoded for _ in range(reps)]
+        streamer = _TextStreamer(self.tokenizer, reps, on_text) if on_text is not None else None
         outs = self._generate_rows(rows, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
-                                   stop=stop, seed=seed, logits_processor=logits_processor)
+                                   stop=stop, seed=seed, logits_processor=logits_processor, streamer=streamer)
         result = []
         for i in range(len(prompts)):
             group = outs[i * reps:(i + 1) * reps]
@@ -191,7 +196,7 @@ class TransformersPolicy:
 
     def _generate_rows(
         self, rows: list[list[int]], *, temperature: float, top_p: float, max_new_tokens: int,
-        stop: list[str], seed: int | None, logits_processor: Any,
+        stop: list[str], seed: int | None, logits_processor: Any, streamer: Any = None,
     ) -> list[Completion]:
         import torch
         from transformers import LogitsProcessorList, StoppingCriteriaList
@@ -222,7 +227,7 @@ class TransformersPolicy:
                     input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device),
                     max_new_tokens=max_new_tokens, logits_processor=processors, stopping_criteria=criteria,
                     eos_token_id=self._eos_ids or None, pad_token_id=self._pad_id, use_cache=True,
-                    return_dict_in_generate=True, **sampling,
+                    return_dict_in_generate=True, streamer=streamer, **sampling,
                 )
         sequences = out.sequences[:, width:].cpu()
         logprobs = recorder.finish(out.sequences)
@@ -253,6 +258,40 @@ class TransformersPolicy:
 
 def _copy(c: Completion) -> Completion:
     return Completion(c.text, list(c.token_logprobs), c.finish_reason, c.tokens)
+
+
+class _TextStreamer:
+    """transformers' streamer interface for a whole batch: decodes each row's new tokens as they
+    come and reports ``(prompt, sample, text so far)``. (transformers' own TextStreamer takes one row.)"""
+
+    def __init__(self, tokenizer: Any, reps: int, on_text: Any) -> None:
+        self.tokenizer, self.reps, self.on_text = tokenizer, reps, on_text
+        self._rows: list[list[int]] | None = None
+        self._texts: list[str] = []
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:  # generate() first hands over the prompt ids
+            self._prompt_seen = True
+            return
+        ids = value.reshape(-1).tolist()
+        if self._rows is None:
+            self._rows, self._texts = [[] for _ in ids], ["" for _ in ids]
+        for row, token in enumerate(ids):
+            self._rows[row].append(token)
+            text = self.tokenizer.decode(self._rows[row], skip_special_tokens=True)
+            # A character split across byte-level tokens decodes as U+FFFD until it is whole.
+            if text != self._texts[row] and not text.endswith("\ufffd"):
+                self._texts[row] = text
+                self.on_text(row // self.reps, row % self.reps, text)
+
+    def end(self) -> None:
+        # Generation is over: a character still split is not going to be completed.
+        for row, ids in enumerate(self._rows or []):
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            if text != self._texts[row]:
+                self._texts[row] = text
+                self.on_text(row // self.reps, row % self.reps, text)
 
 
 class _LogprobRecorder:

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from omni_model.prompts import ANSWER_END
+
 _TEXT_SECTION = re.compile(r"♦Text\n(.*?)\n\n♦Actions left", re.S)
 _CITE = re.compile(r"\[(\d+)\]")
 
@@ -76,6 +78,11 @@ class Live:
                 self.page = page_window(d["text"])
         elif event.kind == "quote_added":
             self.quotes.append(d["quote"])
+        elif event.kind == "answer_text":
+            # The first candidate streams into the answer area until the checked answer replaces it.
+            if (event.episode, d.get("candidate", 0)) == (0, 0) and not self.status:
+                text = d["text"].split(ANSWER_END)[0]
+                self.answer = f'<div class="answer writing">{html.escape(text)}▌</div>'
         elif event.kind == "candidate_scored":
             self.candidates.append(d)
         elif event.kind == "final_answer":
@@ -155,7 +162,8 @@ def build_ask_app(backend: AskBackend, *, default_n: int = 1, default_actions: i
                     if future.done():
                         break
                     continue
-                yield ("Browsing…" if not live.answer else "Done.", live.answer, live.page,
+                phase = "Done." if live.status else ("Writing the answer…" if live.answer else "Browsing…")
+                yield (phase, live.answer, live.page,
                        "\n".join(live.commands), live.quotes_md(), live.candidates_md())
             try:
                 result = future.result()

@@ -179,3 +179,22 @@ def test_config_and_input_errors():
     agent = Agent(ScriptedPolicy(10), None, env_factory(), AgentConfig(max_actions=10, max_command_tokens=64))
     with pytest.raises(ValueError, match="empty"):
         run(agent.ask("   "))
+
+
+def test_answer_text_streams_as_events_when_the_policy_can():
+    class Streaming(ScriptedPolicy):
+        def generate(self, prompts, *, on_text=None, **kw):
+            if kw.get("stop") != BROWSING_STOP and on_text is not None:
+                for i in range(len(prompts)):
+                    on_text(i, 0, "Blue")
+                    on_text(i, 0, "Blue light")
+            return super().generate(prompts, **kw)
+
+    events = []
+    agent = Agent(Streaming(10), None, env_factory(), AgentConfig(max_actions=10))
+    result = asyncio.run(agent.ask("Why is the sky blue?", on_event=events.append))
+    assert result.status == "answered"
+    texts = [e.data["text"] for e in events if e.kind == "answer_text"]
+    assert texts == ["Blue", "Blue light"]
+    kinds = [e.kind for e in events]
+    assert kinds.index("answer_text") < kinds.index("final_answer")

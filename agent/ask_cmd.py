@@ -3,6 +3,8 @@
     webqa ask "Why is the sky blue?"                       # the offline mini-web, default models
     webqa ask "Why is the sky blue?" --n 4 --json          # best-of-4, the stable JSON format
     webqa ask "..." --search searxng:http://127.0.0.1:8888 --verbose
+    webqa ask --audio question.wav --speak answer.wav     # a spoken question, the answer read aloud
+    webqa ask --image photo.png "What is this building?"  # with the asker's picture
 
 Plain output: the answer with inline [n] citations, the numbered references (title, URL,
 quoted extract) and a short browsing summary. ``--json`` prints ``Result.to_json()`` (see
@@ -18,6 +20,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -34,14 +37,18 @@ page. With --n N, N candidate answers are written and the reward model picks the
 Defaults: policy: {DEFAULT_POLICY_SPEC}, a LoRA on the embedded SmolLM2-135M trained by
 behaviour cloning; reward model: {DEFAULT_REWARD_MODEL}, used to pick the best of --n
 candidates (it is not loaded at all with --n 1). Retrain both with `webqa train defaults`.
+With --audio or --image the default policy is the shipped omni checkpoint
+(omni_model/adapters/omni): the same network hears the WAV file (Whisper tiny.en's encoder) and
+sees the picture (its image encoder), writes the spoken question down, and browses with it.
+--speak FILE.wav reads the answer aloud into FILE.wav with espeak-ng.
 Exit codes: 0 done (including "no sources", nonsense and controversial), 1 failed, 2 bad input."""
 
 
-def default_policy_spec() -> str:
-    """The policy `webqa ask` uses when --policy is not given."""
-    from omni_model.shipped import default_policy_spec as shipped
+def default_policy_spec(media: bool = False) -> str:
+    """The policy `webqa ask` uses when --policy is not given (with ``media``: one that hears and sees)."""
+    from omni_model.shipped import default_omni_spec, default_policy_spec as shipped
 
-    return shipped()
+    return default_omni_spec() if media else shipped()
 
 
 def default_reward_model_spec() -> str:
@@ -54,7 +61,10 @@ def default_reward_model_spec() -> str:
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("ask", help="answer a question by browsing, with verified citations",
                               description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("question", help="the question to answer")
+    p.add_argument("question", nargs="?", default="", help="the question to answer (or give --audio)")
+    p.add_argument("--audio", metavar="FILE.wav", help="the question, spoken (a PCM WAV file)")
+    p.add_argument("--image", metavar="FILE", help="a picture that goes with the question (PNG, JPEG, ...)")
+    p.add_argument("--speak", metavar="FILE.wav", help="also read the answer aloud into this WAV file (espeak-ng)")
     p.add_argument("--index", metavar="DIR", help="index folder from `webqa index build` (default: the "
                                                       "wiki-vital mini-web built by the set-up)")
     p.add_argument("--search", nargs="+", metavar="BACKEND", help="search backends tried in order: local, "
@@ -77,8 +87,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace) -> str | None:
-    if not (args.question or "").strip():
-        return "the question is empty"
+    if not (args.question or "").strip() and not args.audio:
+        return "the question is empty (type one, or give --audio FILE.wav)"
+    if args.audio and (args.question or "").strip():
+        return "give the question typed or spoken (--audio), not both"
+    for flag, path in (("--audio", args.audio), ("--image", args.image)):
+        if path and not Path(path).is_file():
+            return f"{flag}: no such file: {path}"
     if args.n < 1 or args.answers_per_browse < 1 or args.max_actions < 1 or args.max_answer_tokens < 1:
         return "--n, --answers-per-browse, --max-actions and --max-answer-tokens must be >= 1"
     if args.n % args.answers_per_browse:
@@ -148,7 +163,11 @@ async def _run(args: argparse.Namespace, policy: Any, reward_model: Any, config:
         except ValueError as e:  # the registry refuses a backend spec: the user's input
             raise BadInput(str(e)) from e
         agent = Agent(policy, reward_model, rt, config)
-        return await agent.ask(args.question, on_event=verbose_printer() if args.verbose else None)
+        try:
+            return await agent.ask(args.question or None, on_event=verbose_printer() if args.verbose else None,
+                                   image=args.image, audio=args.audio)
+        except ValueError as e:  # a policy that cannot hear or see, an unreadable file, nothing heard
+            raise BadInput(str(e)) from e
     finally:
         await rt.close()
 
@@ -170,7 +189,7 @@ def main(args: argparse.Namespace) -> int:
     config = AgentConfig(n=args.n, answers_per_browse=args.answers_per_browse, max_actions=args.max_actions,
                          max_answer_tokens=args.max_answer_tokens, constrained=not args.no_constrain, seed=args.seed)
     try:
-        policy = load_policy(args.policy or default_policy_spec())
+        policy = load_policy(args.policy or default_policy_spec(media=bool(args.audio or args.image)))
         # With one candidate there is nothing to choose: skip loading and running the reward model.
         reward_model = load_reward_model(args.reward_model or default_reward_model_spec()) if args.n > 1 else None
     except OmniModelError as e:
@@ -187,5 +206,15 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
+        if result.stats.get("heard"):
+            print(f"Heard: {result.stats['heard']}\n")
         print(render_plain(result, time.perf_counter() - t0))
+    if args.speak:
+        from omni_model.media import MediaError, speakable, synthesize_speech
+
+        try:
+            synthesize_speech(speakable(result.answer), args.speak)
+        except MediaError as e:
+            print(f"webqa ask: could not read the answer aloud: {e}", file=sys.stderr)
+            return 1
     return 1 if result.status == "failed" else 0

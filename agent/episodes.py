@@ -53,6 +53,7 @@ class Episode:
     page_text: str = ""
     commands: frozenset[str] | None = None  # what the browser can do now; None: not known yet
     observation: Observation | None = None
+    image: Any = None  # the asker's picture (an omni_model Image), shown to a policy that sees
 
     @property
     def live(self) -> bool:
@@ -102,6 +103,7 @@ class _Browser:
         self.max_new = config.max_command_tokens or _command_budget()
         self.tokenizer = getattr(policy, "tokenizer", None)
         self.max_prompt = policy.context_length - self.max_new if self.tokenizer is not None else None
+        self.sees = bool(getattr(policy, "accepts_media", False))
         self._calls = 0
 
     # --- one episode's bookkeeping --------------------------------------------------------
@@ -158,16 +160,30 @@ class _Browser:
 
     # --- generation ---------------------------------------------------------------------
 
-    def _prompt(self, ep: Episode) -> tuple[str, Observation] | None:
+    def _media(self, ep: Episode) -> tuple[str, list[Any]]:
+        """The media header and items for ``ep``'s next prompt: none unless the policy sees."""
+        if not self.sees:
+            return "", []
+        from omni_model.prompts import media_header
+
+        shot = ep.observation.screenshot if ep.observation is not None else None
+        items = [x for x in (ep.image, shot) if x is not None]
+        return media_header(picture=ep.image is not None, screenshot=shot is not None), items
+
+    def _prompt(self, ep: Episode) -> tuple[str, Observation, list[Any]] | None:
         from omni_model.prompts import build_browsing_prompt
 
         assert ep.observation is not None
+        header, media = self._media(ep)
+        budget = self.max_prompt
+        if media and budget is not None:  # each picture fills more positions than its marker's tokens
+            budget -= len(media) * self.policy.config.image_tokens
         try:
-            built = build_browsing_prompt(ep.observation, tokenizer=self.tokenizer, max_tokens=self.max_prompt)
+            built = build_browsing_prompt(ep.observation, tokenizer=self.tokenizer, max_tokens=budget, header=header)
         except OmniModelError as e:  # the question and past actions alone overflow the context
             self.fail(ep, f"the browsing prompt does not fit the model: {e}")
             return None
-        return built.text, built.observation
+        return built.text, built.observation, media
 
     def _processor(self, eps: list[Episode]) -> Any:
         if not self.constrained:
@@ -180,13 +196,15 @@ class _Browser:
                 for ep in eps]
         return make_command_processor(self.tokenizer, rows, n=1, max_new_tokens=self.max_new)
 
-    def _generate_sync(self, prompts: list[str], eps: list[Episode]) -> list[str]:
+    def _generate_sync(self, prompts: list[str], eps: list[Episode], media: list[list[Any]] | None = None) -> list[str]:
         from omni_model.prompts import BROWSING_STOP
 
         seed = None if self.config.seed is None else self.config.seed + self._calls
         self._calls += 1
-        kwargs = dict(n=1, temperature=self.config.temperature, top_p=self.config.top_p,
-                      max_new_tokens=self.max_new, stop=BROWSING_STOP, seed=seed)
+        kwargs: dict[str, Any] = dict(n=1, temperature=self.config.temperature, top_p=self.config.top_p,
+                                      max_new_tokens=self.max_new, stop=BROWSING_STOP, seed=seed)
+        if media is not None and any(media):
+            kwargs["media"] = media
         try:
             out = self.policy.generate(prompts, logits_processor=self._processor(eps), **kwargs)
         except UnsupportedError:
@@ -198,18 +216,20 @@ class _Browser:
             raise ValueError(f"policy returned {len(out)} rows for {len(prompts)} prompts")  # a bug there
         return [row[0].text if row else "" for row in out]
 
-    async def generate(self, eps: list[Episode], prompts: list[str]) -> list[str | None]:
+    async def generate(self, eps: list[Episode], prompts: list[str],
+                       media: list[list[Any]] | None = None) -> list[str | None]:
         """Commands for ``eps``; ``None`` for an episode whose generation failed (it is marked failed)."""
+        media = media or [[] for _ in eps]
         try:
-            return list(await asyncio.to_thread(self._generate_sync, prompts, eps))
+            return list(await asyncio.to_thread(self._generate_sync, prompts, eps, media))
         except OmniModelError as e:
             if len(eps) == 1:
                 self.fail(eps[0], f"the policy failed: {type(e).__name__}: {e}")
                 return [None]
         # One bad row should not sink the batch: retry one by one to find it.
         out: list[str | None] = []
-        for ep, prompt in zip(eps, prompts, strict=True):
-            out.extend(await self.generate([ep], [prompt]))
+        for ep, prompt, items in zip(eps, prompts, media, strict=True):
+            out.extend(await self.generate([ep], [prompt], [items]))
         return out
 
     # --- the loop -------------------------------------------------------------------------
@@ -219,7 +239,7 @@ class _Browser:
         await asyncio.gather(*(self.reset(ep) for ep in episodes))
         while live := [ep for ep in episodes if ep.live]:
             self.stats.rounds += 1
-            batch: list[tuple[Episode, str, Observation]] = []
+            batch: list[tuple[Episode, str, Observation, list[Any]]] = []
             for ep in live:
                 emit(self.on_event, "step_started", ep, step=len(ep.steps), actions_left=ep.env.actions_left)
                 built = self._prompt(ep)
@@ -229,13 +249,13 @@ class _Browser:
                 continue
             eps = [b[0] for b in batch]
             if self.config.batch_across_episodes:
-                commands = await self.generate(eps, [b[1] for b in batch])
+                commands = await self.generate(eps, [b[1] for b in batch], [b[3] for b in batch])
             else:
                 commands = []
-                for ep, prompt, _ in batch:
-                    commands.extend(await self.generate([ep], [prompt]))
+                for ep, prompt, _, items in batch:
+                    commands.extend(await self.generate([ep], [prompt], [items]))
             await asyncio.gather(*(self.step(ep, cmd.strip(), shown)
-                                   for (ep, _, shown), cmd in zip(batch, commands, strict=True) if cmd is not None))
+                                   for (ep, _, shown, _), cmd in zip(batch, commands, strict=True) if cmd is not None))
         for ep in episodes:
             if ep.failed is not None:
                 await self.release(ep)

@@ -9,7 +9,9 @@ mini-web, ELI5 mode), then for each n runs ``agent.evaluation.evaluate`` over th
 twice: with ``AgentConfig(batch_across_episodes=True)`` (every live episode of the ``--workers``
 questions in flight shares one ``generate`` call per round) and with it False (one call per
 episode), the baseline. The closed-book pass and the HTML report are off, so the timing is the
-agent's. By default the n candidates come from one browsing episode per question (WebGPT's
+agent's. Browsing is greedy by default, so that both modes take the same actions and do the same
+work (sampled browsing gives each mode its own trajectories, and the one that happens to quote
+less finishes sooner). By default the n candidates come from one browsing episode per question (WebGPT's
 "answer phases per browsing phase" = n, as the 50-question evaluation ran); ``--answers-per-browse 1``
 browses n times per question instead, which costs about n times as much on a CPU. Reports questions/min for each, the speed-up, and the peak RSS of this process plus its
 Chromium children. The last line holds the figures as key=value pairs.
@@ -44,6 +46,7 @@ async def run_all(args: argparse.Namespace, rows: list, policy, rm) -> dict[tupl
             for batched in (True, False):
                 per_browse = n if args.answers_per_browse is None else min(n, args.answers_per_browse)
                 config = AgentConfig(n=n, answers_per_browse=per_browse, max_actions=args.max_actions,
+                                     temperature=args.temperature,
                                      max_answer_tokens=args.max_answer_tokens,
                                      batch_across_episodes=batched, seed=0)
                 agent = Agent(policy, rm, rt, config)
@@ -69,6 +72,9 @@ def main() -> int:
     ap.add_argument("--max-answer-tokens", type=int, default=64)
     ap.add_argument("--answers-per-browse", type=int, default=None,
                     help="answers written per browsing episode (default: n, one browse per question)")
+    ap.add_argument("--temperature", type=float, default=0.0,
+                    help="browsing temperature (default: 0, greedy, so both modes browse the same pages and "
+                         "the timing compares equal work; answers are still sampled)")
     ap.add_argument("--policy", default=None)
     ap.add_argument("--reward-model", default=None)
     ap.add_argument("--index", default=None)

@@ -246,7 +246,9 @@ class TextBrowser:
         if self.domain_filter is not None and not self.domain_filter.allows(url):
             return error_page(url, f"{domain_of(url)} is blocked in this run.")
         try:
-            page = render_fetched(await self.fetcher.fetch(url))
+            fetched = await self.fetcher.fetch(url)
+            page = render_fetched(fetched)
+            page.screenshot = fetched.screenshot
         except WorldError as e:
             self.world_errors += 1
             return error_page(url, f"Could not load {url}: {e}")  # not cached: a retry may work

@@ -55,6 +55,7 @@ class EnvConfig:
     allow_domains: tuple[str, ...] | None = None
     censor_leaks: bool = False  # WebGPT's 10-gram rule, on in ELI5 evaluation
     show_past_actions: bool = True  # WebGPT's human demonstrators did not see them
+    screenshots: bool = False  # observations carry a JPEG of the page's viewport (for the omni model)
 
     @classmethod
     def eli5(cls, **kw: Any) -> "EnvConfig":
@@ -102,6 +103,8 @@ class BrowserEnv:
             raise ValueError("the question is empty")
         await self._release()
         self._fetcher = await self.fetchers.acquire()
+        if hasattr(self._fetcher, "screenshots"):
+            self._fetcher.screenshots = self.config.screenshots
         domain_filter = censor = None
         if self.config.block_domains or self.config.allow_domains is not None:
             from .domains import DomainFilter
@@ -158,6 +161,7 @@ class BrowserEnv:
             text=window,
             actions_left=self.actions_left,
             error=self.last_error,
+            screenshot=self.browser.view.page.screenshot if self.config.screenshots and self.browser.view else None,
         )
         return render_observation(self.observation)
 

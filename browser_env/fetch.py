@@ -108,6 +108,7 @@ class PlaywrightFetcher(HttpResolving):
         self.timeout_s, self.max_bytes, self.max_redirects, self.settle_s = astuple(limits)
         self.renew = renew
         self.crashes_recovered = 0
+        self.screenshots = False  # set by the env: attach a viewport JPEG to every HTML page
         self.refusals: deque[tuple[str, str]] = deque(maxlen=200)  # (url, why) of requests not served
         self._page: Page | None = None
         self._nav: _Navigation | None = None
@@ -219,6 +220,7 @@ class PlaywrightFetcher(HttpResolving):
                     pass  # slow subresources only delay the snapshot; the DOM is already there
             html = await self._html()
             title = await self.page.title()
+            shot = await self._screenshot(deadline) if self.screenshots else None
         except PlaywrightError as e:
             if self._crashed or self._is_crash(e):
                 raise BrowserCrashed(f"Chromium crashed reading {url}: {_first_line(e)}") from e
@@ -231,7 +233,16 @@ class PlaywrightFetcher(HttpResolving):
             url=self.page.url, status=resp.status if resp else 200, html=html, title=title, requested_url=url,
             content_type=resp.content_type if resp and resp.content_type else "text/html",
             redirects=list(resp.hops) if resp else [],
+            screenshot=shot,
         )
+
+    async def _screenshot(self, deadline: float) -> bytes | None:
+        """The viewport as JPEG; a page that cannot be drawn in time simply has none."""
+        try:
+            return await self.page.screenshot(type="jpeg", quality=70, timeout=min(5000, self._ms_left(deadline)),
+                                              animations="disabled", caret="hide")
+        except PlaywrightTimeout:
+            return None
 
     async def _html(self) -> str:
         for attempt in range(2):

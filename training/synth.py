@@ -20,9 +20,12 @@ a demonstration with nothing to learn from would only teach giving up.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from browser_env.browser import loose_pattern
 from browser_env.env import BrowserEnv
@@ -129,6 +132,7 @@ class SynthConfig:
     concurrency: int = 4  # episodes at once, each in its own browser context
     corpus: str | None = None  # recorded in each demo's metadata
     backend: str | None = "local"
+    screenshots_dir: Path | None = None  # save each step's viewport JPEG here (the env must take them)
 
 
 @dataclass
@@ -141,18 +145,33 @@ class SynthStats:
     quotes: int = 0
 
 
+def save_screenshot(jpeg: bytes, folder: Path) -> str:
+    """Store a screenshot once by content (scrolling a page repeats it) and return its file's path
+    relative to the folder's parent, where the demonstration file lives."""
+    name = hashlib.sha1(jpeg).hexdigest()[:16] + ".jpg"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if not path.exists():
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(jpeg)
+        os.replace(tmp, path)
+    return f"{folder.name}/{name}"
+
+
 class _Recorder:
     """Issues commands on the env and records (observation shown, command) for each."""
 
-    def __init__(self, env: BrowserEnv, observation: str):
-        self.env, self.observation, self.steps = env, observation, []
+    def __init__(self, env: BrowserEnv, observation: str, shots: Path | None = None):
+        self.env, self.observation, self.steps, self.shots = env, observation, [], shots
 
     async def do(self, command: str) -> dict:
         parts = self.env.observation
         text, _, _, info = await self.env.step(command)
         if not info["valid"]:  # the demonstrator's own bug: it only issues commands it checked
             raise AssertionError(f"scripted command {command!r} was refused: {info['error']}")
-        self.steps.append(Step(observation=self.observation, command=command, observation_parts=parts))
+        shot = save_screenshot(parts.screenshot, self.shots) if self.shots is not None and parts.screenshot else None
+        self.steps.append(Step(observation=self.observation, command=command, observation_parts=parts,
+                               screenshot=shot))
         self.observation = text
         return info
 
@@ -179,7 +198,7 @@ async def _quote_page(rec: _Recorder, question: str, config: SynthConfig) -> int
 
 async def demonstrate(env: BrowserEnv, question: str, config: SynthConfig, *, demo_id: str) -> Demo | None:
     """One scripted episode on ``env``; ``None`` when nothing relevant could be quoted."""
-    rec = _Recorder(env, await env.reset(question))
+    rec = _Recorder(env, await env.reset(question), config.screenshots_dir)
     await rec.do(format_action("search", make_query(question, config.query_words)))
     candidates = rank_links(dict(env.browser.view.page.link_texts), question)
     opened, on_results = 0, True

@@ -235,3 +235,27 @@ def test_a_page_cannot_issue_commands_or_change_browser_state(index_dir):
         asyncio.run(go())
     finally:
         server.shutdown()
+
+
+def test_screenshots_ride_with_observations_when_asked(index_dir):
+    async def go():
+        async with WebRuntime(index_dir, prewarm=1) as rt:
+            plain = rt.make_env()
+            await plain.reset("Why is the sky blue?")
+            await plain.step("Search sky")
+            _, _, _, info = await plain.step("Clicked on link 0")
+            assert info["observation"].screenshot is None  # off by default: no cost
+            await plain.close()
+            env = rt.make_env(EnvConfig(screenshots=True))
+            await env.reset("Why is the sky blue?")
+            _, _, _, info = await env.step("Search sky")
+            assert info["observation"].screenshot is None  # a results page is webqa's own text
+            text, _, _, info = await env.step("Clicked on link 0")
+            shot = info["observation"].screenshot
+            assert shot[:3] == b"\xff\xd8\xff" and len(shot) > 1000  # a JPEG of the viewport
+            assert "\xff\xd8" not in text
+            _, _, _, info = await env.step("Scrolled down 1")
+            assert info["observation"].screenshot == shot  # the page's shot follows its view
+            await env.close()
+
+    asyncio.run(go())

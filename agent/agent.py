@@ -76,6 +76,8 @@ class Agent:
         if audio is not None:
             heard = await asyncio.to_thread(self.hear, audio)
             question = heard
+            if on_event is not None:
+                on_event(Event("heard", 0, {"question": 0, "text": heard}))
         result = (await self.ask_many([(question or "", reference)], on_event=on_event, env_config=env_config,
                                       images=[image]))[0]
         if heard is not None:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Status = Literal["answered", "no_sources", "nonsense", "controversial", "failed"]
-EventKind = Literal["step_started", "command", "observation", "quote_added", "answer_text", "candidate_scored",
+EventKind = Literal["heard", "step_started", "command", "observation", "quote_added", "answer_text", "candidate_scored",
                     "final_answer"]
 
 

@@ -1,8 +1,9 @@
-"""``webqa demos synth | export | import-webgpt``: make demonstration files.
+"""``webqa demos synth | export | import-webgpt | speech``: make demonstration files and spoken questions.
 
     webqa demos synth --questions eli5.json --index DIR --out demos.jsonl [--limit N] [--concurrency 4]
     webqa demos export --db sqlite:///labels.db --out recorded.jsonl      # from `webqa ui record`
     webqa demos import-webgpt ../shared/data/eli5_webgpt_samples --out answers.jsonl
+    webqa demos speech --questions eli5.json --out runs/speech --skip 50 --limit 500   # espeak-ng
 
 ``synth`` runs the scripted demonstrator (``training.synth``) on the real environment: one
 shared Chromium, ``--concurrency`` episodes at a time, a progress bar. Questions are read as
@@ -48,17 +49,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        "answer-only demonstrations per question.")
     i.add_argument("folder", help="the eli5_webgpt_samples folder (answers.json, docs/)")
     i.add_argument("--out", required=True, metavar="FILE", help="demonstration JSONL to write")
+    sp = sub.add_parser("speech", help="spoken questions for the omni model, synthesised with espeak-ng",
+                        description="Reads each question aloud with espeak-ng (voices and rates vary in a fixed "
+                        "pattern) into DIR/clips/*.wav and writes DIR/manifest.jsonl ({question, audio}), "
+                        "for `webqa train omni --speech DIR`. Needs `apt install espeak-ng`.")
+    sp.add_argument("--questions", required=True, metavar="FILE", help="questions JSON/JSONL (ELI5 format)")
+    sp.add_argument("--out", required=True, metavar="DIR", help="folder for the clips and the manifest")
+    sp.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
+    sp.add_argument("--skip", type=int, default=0, metavar="N", help="leave out the first N questions")
     return demos
 
 
-def _synth(args: argparse.Namespace) -> dict:
-    from tqdm import tqdm
-
-    from browser_env.runtime import WebRuntime
+def _questions(args: argparse.Namespace) -> list[str]:
     from data.eli5.loaders import DataError, load_questions
-
-    from .demos import write_demos
-    from .synth import SynthConfig, synth_demos
 
     errors: list[DataError] = []
     rows = load_questions(args.questions, errors=errors)
@@ -69,6 +72,29 @@ def _synth(args: argparse.Namespace) -> dict:
         questions = questions[:args.limit]
     if not questions:
         raise ValueError(f"no questions in {args.questions}")
+    return questions
+
+
+def _speech(args: argparse.Namespace) -> dict:
+    from tqdm import tqdm
+
+    from .speech import synthesize_questions
+
+    questions = _questions(args)
+    with tqdm(total=len(questions), desc="speaking questions", unit="q", file=sys.stderr) as bar:
+        manifest = synthesize_questions(questions, args.out, progress=bar.update)
+    return {"manifest": str(manifest), "questions": len(questions)}
+
+
+def _synth(args: argparse.Namespace) -> dict:
+    from tqdm import tqdm
+
+    from browser_env.runtime import WebRuntime
+
+    from .demos import write_demos
+    from .synth import SynthConfig, synth_demos
+
+    questions = _questions(args)
 
     from pathlib import Path
 
@@ -99,6 +125,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.demos_command == "synth":
             out = _synth(args)
+        elif args.demos_command == "speech":
+            out = _speech(args)
         elif args.demos_command == "export":
             from ui.store import Store
 

@@ -167,14 +167,16 @@ def train_omni(demo_paths: Sequence[str], speech_manifests: Sequence[str], confi
                              train_audio_encoder=config.train_audio_encoder, **config.encoder_config)
     model = OmniModel(lm, omni_config)
     rows = demo_rows(demos, tokenizer, config.max_length - 96, omni_config.image_tokens, config.screenshots)
-    rows = rows[:config.max_demo_rows] if config.max_demo_rows is not None else rows
+    generator = torch.Generator().manual_seed(config.seed)
+    if config.max_demo_rows is not None and len(rows) > config.max_demo_rows:  # a fixed-seed sample
+        keep = sorted(torch.randperm(len(rows), generator=generator)[:config.max_demo_rows].tolist())
+        rows = [rows[i] for i in keep]
     speech_split = int(len(spoken) * (1 - config.eval_fraction)) if len(spoken) > 1 else len(spoken)
     speech_train = speech_rows(spoken[:speech_split], tokenizer)[:config.max_speech_rows]
     speech_eval = speech_rows(spoken[speech_split:], tokenizer)
     eval_rows = (demo_rows([(d, Path("/")) for d in heldout], tokenizer, config.max_length - 96,
                            omni_config.image_tokens, config.screenshots) + speech_eval)[:config.max_eval_rows]
     train_rows = rows + speech_train
-    generator = torch.Generator().manual_seed(config.seed)
     train_rows = [train_rows[i] for i in torch.randperm(len(train_rows), generator=generator).tolist()]
     if not eval_rows:
         config.eval_strategy = "no"

@@ -4,7 +4,8 @@
     rows = read_manifest(manifest)            # [{"question", "audio"}], audio as an absolute path
 
 The folder holds ``clips/NNNNN.wav`` and ``manifest.jsonl`` (one ``{"question", "audio"}`` per
-line, the audio path relative to the folder). Voices and speaking rates vary with the row, in a
+line, the audio path relative to the folder). Clips over Whisper's 30 s window are reported by
+``read_manifest`` as bad rows and left out. Voices and speaking rates vary with the row, in a
 fixed pattern, so the model does not learn one voice; the same questions always give the same
 files. A manifest row that is broken or names a missing clip is reported with its file and line.
 """
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from data.eli5.loaders import DataError
+from omni_model.media import MAX_AUDIO_SECONDS
 
 VOICES = ("en-us", "en-gb", "en-us+f3", "en-gb+m3")
 RATES = (140, 160, 180)
@@ -45,6 +47,16 @@ def synthesize_questions(questions: Sequence[str], out_dir: str | Path, *,
     return manifest
 
 
+def _seconds(wav: Path) -> float:
+    import wave
+
+    try:
+        with wave.open(str(wav), "rb") as w:
+            return w.getnframes() / w.getframerate()
+    except (wave.Error, EOFError, OSError) as e:
+        raise ValueError(f"{wav} is not a readable WAV file: {e}") from e
+
+
 def read_manifest(path: str | Path, *, errors: list[DataError] | None = None) -> list[dict]:
     """``{"question", "audio"}`` rows with absolute audio paths; bad rows are skipped into ``errors``
     (or raised when ``errors`` is None)."""
@@ -67,6 +79,9 @@ def read_manifest(path: str | Path, *, errors: list[DataError] | None = None) ->
             wav = (path.parent / audio).resolve()
             if not wav.is_file():
                 raise ValueError(f"audio file {wav} does not exist")
+            seconds = _seconds(wav)
+            if seconds > MAX_AUDIO_SECONDS:
+                raise ValueError(f"{wav.name} lasts {seconds:.1f} s; the model hears at most {MAX_AUDIO_SECONDS:g} s")
         except (ValueError, KeyError, TypeError) as e:
             err = DataError(path, n, str(e))
             if errors is None:

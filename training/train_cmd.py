@@ -1,6 +1,8 @@
-"""``webqa train bc | rm | defaults``: behaviour cloning, reward-model training, the shipped defaults.
+"""``webqa train bc | omni | rm | defaults``: behaviour cloning, the omni model, reward models, the defaults.
 
     webqa train bc --demos demos.jsonl --out runs/bc [--lora] [--epochs 1] [--max-steps N]
+    webqa train bc --screenshots --demos shots.jsonl --out runs/omni-bc      # BC that sees the pages
+    webqa train omni --demos shots.jsonl --speech runs/speech --out runs/omni # ... and hears questions
     webqa train rm --comparisons prefs.jsonl preference_data.tsv --out runs/rm [--ties soft]
     webqa train defaults [--data ../shared/data]        # retrains omni_model/adapters
 
@@ -50,7 +52,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "loads with `webqa ask --policy DIR`.\n\n" + GPU_NOTE,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     bc.add_argument("--demos", nargs="+", required=True, metavar="FILE", help="demonstration JSONL files")
-    _common(bc, "policy spec to start from (default: smollm2-135m)")
+    bc.add_argument("--screenshots", action="store_true",
+                    help="train the omni model on the demos' page screenshots too (an omni checkpoint; "
+                         "record them with `webqa demos synth --screenshots` or the recorder)")
+    _common(bc, "policy spec to start from (default: smollm2-135m; with --screenshots: the shipped BC adapter)")
+    om = sub.add_parser("omni", help="train the omni model: screenshot BC and spoken questions, end to end",
+                        description="Trains one network on browsing steps with their page screenshots and on "
+                        "spoken questions (`webqa demos speech`), which it learns to write down. The LM's LoRA "
+                        "(continuing the shipped BC adapter by default), the image encoder (a small ViT from "
+                        "scratch, or --image-encoder FOLDER) and both projectors train; Whisper tiny.en's "
+                        "encoder stays as pretrained unless --train-audio-encoder. Writes an omni checkpoint "
+                        "for `webqa ask --policy DIR --audio/--image`.\n\n" + GPU_NOTE,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    om.add_argument("--demos", nargs="*", default=[], metavar="FILE", help="demonstration JSONL files")
+    om.add_argument("--speech", nargs="*", default=[], metavar="DIR", help="speech folders (manifest.jsonl)")
+    om.add_argument("--no-screenshots", dest="screenshots", action="store_false",
+                    help="leave the screenshots out (the text-only control)")
+    om.add_argument("--train-audio-encoder", action="store_true", help="also train Whisper's encoder")
+    om.add_argument("--image-encoder", default="scratch", metavar="FOLDER",
+                    help="a local Hugging Face vision model to start from (default: a small ViT from scratch)")
+    _common(om, "LM to start from (default: 'shipped', the shipped BC adapter)")
     rm = sub.add_parser("rm", help="train a reward model on comparisons (trl RewardTrainer)",
                         description="Reward-model training with trl's RewardTrainer. --comparisons takes "
                         "WebGPT comparisons JSONL, trl prompt/chosen/rejected JSONL, lfqa expert "
@@ -97,6 +118,15 @@ def _bc_config(args: argparse.Namespace) -> Any:
     return BCConfig(base_policy=args.base, **_shared(args))
 
 
+def _omni_config(args: argparse.Namespace) -> Any:
+    from .omni_train import OmniTrainConfig
+
+    base = "shipped" if args.base == "smollm2-135m" else args.base  # the flag's default means "not given"
+    return OmniTrainConfig(base_policy=base, screenshots=getattr(args, "screenshots", True),
+                           train_audio_encoder=getattr(args, "train_audio_encoder", False),
+                           image_encoder=getattr(args, "image_encoder", "scratch"), **_shared(args))
+
+
 def _rm_config(args: argparse.Namespace) -> Any:
     from .rm import RMConfig
 
@@ -105,17 +135,30 @@ def _rm_config(args: argparse.Namespace) -> Any:
 
 
 def main(args: argparse.Namespace) -> int:
+    from data.eli5.loaders import DataError
+
     from .bc import TrainingDataError
     from .demos import DemoFormatError
 
     try:
-        if args.train_command == "bc":
+        if args.train_command in ("bc", "omni"):
             from .bc import load_demo_files, train_bc
 
-            _, errors = load_demo_files(args.demos, strict=args.strict)  # fail fast, before torch
-            for e in errors:
-                print(f"skipped malformed row: {e}", file=sys.stderr)
-            result = train_bc(args.demos, _bc_config(args)).to_json()
+            if args.demos:
+                _, errors = load_demo_files(args.demos, strict=args.strict)  # fail fast, before torch
+                for e in errors:
+                    print(f"skipped malformed row: {e}", file=sys.stderr)
+            if args.train_command == "omni" or args.screenshots:
+                from dataclasses import asdict
+
+                from .omni_train import train_omni
+                from .speech import read_manifest
+
+                for folder in getattr(args, "speech", []):
+                    read_manifest(folder)  # a bad manifest stops here, named by file and line
+                result = asdict(train_omni(args.demos, getattr(args, "speech", []), _omni_config(args)))
+            else:
+                result = train_bc(args.demos, _bc_config(args)).to_json()
         elif args.train_command == "rm":
             from .rm import load_training_sets, train_rm
 
@@ -127,7 +170,7 @@ def main(args: argparse.Namespace) -> int:
 
             stages = tuple(x.strip() for x in args.stages.split(",") if x.strip())
             result = run(Recipe(data=args.data, work=args.work, out=args.out), index_dir=args.index, stages=stages)
-    except (TrainingDataError, DemoFormatError) as e:
+    except (TrainingDataError, DemoFormatError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2))

@@ -65,11 +65,14 @@ class Live:
     candidates: list[dict] = field(default_factory=list)
     status: str = ""
     link: Any = None
+    heard: str = ""
 
     def apply(self, event: Any) -> None:
         d = event.data
         tag = f"[episode {event.episode + 1}] " if event.episode else ""
-        if event.kind == "command":
+        if event.kind == "heard":
+            self.heard = d["text"]
+        elif event.kind == "command":
             self.commands.append(f"{tag}{d['command']}")
         elif event.kind == "observation":
             if d.get("error"):
@@ -111,13 +114,35 @@ class AskBackend:
         prefix = f"http://{miniweb.host}" if miniweb else None
         return miniweb.base_url + url[len(prefix):] if prefix and url.startswith(prefix + "/") else url
 
-    def ask(self, question: str, n: int, max_actions: int, events: queue.Queue) -> Any:
+    @property
+    def hears_and_sees(self) -> bool:
+        return bool(getattr(self.policy, "accepts_media", False))
+
+    def ask(self, question: str, n: int, max_actions: int, events: queue.Queue, *,
+            audio: Any = None, image: Any = None) -> Any:
         from agent.agent import Agent
         from agent.types import AgentConfig
 
         config = AgentConfig(n=n, max_actions=max_actions)
         agent = Agent(self.policy, self.reward_model if n > 1 else None, self.runtime.runtime, config)
-        return asyncio.run_coroutine_threadsafe(agent.ask(question, on_event=events.put), self.runtime._loop.loop)
+        coro = agent.ask(question or None, on_event=events.put, audio=audio, image=image)
+        return asyncio.run_coroutine_threadsafe(coro, self.runtime._loop.loop)
+
+
+def speak(answer: str) -> str | None:
+    """The answer read aloud by espeak-ng into a temporary WAV (None when espeak-ng is missing)."""
+    import tempfile
+
+    from omni_model.media import MediaError, speakable, synthesize_speech
+
+    text = speakable(answer)
+    if not text:
+        return None
+    out = tempfile.NamedTemporaryFile(prefix="webqa-answer-", suffix=".wav", delete=False).name
+    try:
+        return str(synthesize_speech(text, out))
+    except MediaError:
+        return None
 
 
 def build_ask_app(backend: AskBackend, *, default_n: int = 1, default_actions: int = 20,
@@ -130,12 +155,20 @@ def build_ask_app(backend: AskBackend, *, default_n: int = 1, default_actions: i
         with gr.Row():
             question = gr.Textbox(label="Question", placeholder="Why is the sky blue?", scale=4, elem_id="question")
             ask_btn = gr.Button("Ask", variant="primary", scale=0, elem_id="ask")
+        with gr.Row(visible=backend.hears_and_sees):
+            spoken = gr.Audio(sources=["microphone", "upload"], type="filepath", label="…or ask aloud",
+                              elem_id="spoken")
+            picture = gr.Image(type="filepath", label="A picture that goes with the question (optional)",
+                               elem_id="picture")
+            read_aloud = gr.Checkbox(value=False, label="Read the answer aloud (espeak-ng)", elem_id="read-aloud")
         with gr.Row():
             n = gr.Slider(1, 8, value=default_n, step=1, label="Best of n (answers scored by the reward model)")
             actions = gr.Slider(2, 100, value=default_actions, step=1, label="Action budget")
             gr.Textbox(value=backend_name, label="Search backend", interactive=False)
         status = gr.Markdown(elem_id="status")
         answer = gr.HTML(elem_id="answer")
+        voice = gr.Audio(label="The answer, read aloud", type="filepath", interactive=False, autoplay=True,
+                         visible=backend.hears_and_sees, elem_id="voice")
         with gr.Row():
             with gr.Column(scale=3):
                 page = gr.Textbox(label="Current page", lines=16, max_lines=16, interactive=False, elem_id="page")
@@ -145,14 +178,18 @@ def build_ask_app(backend: AskBackend, *, default_n: int = 1, default_actions: i
         with gr.Accordion("Candidates and their rewards", open=False):
             candidates = gr.Markdown(elem_id="candidates")
 
-        def run(q: str, n_value: float, budget: float):
+        def run(q: str, n_value: float, budget: float, audio: str | None = None, image: str | None = None,
+                aloud: bool = False):
             q = (q or "").strip()
-            if not q:
-                yield "**Type a question first.**", "", "", "", "", ""
+            if not q and not audio:
+                yield "**Type a question first (or ask it aloud).**", "", "", "", "", "", None
+                return
+            if q and audio:
+                yield "**Type the question or speak it, not both: clear one of them.**", "", "", "", "", "", None
                 return
             live, events = Live(link=backend.link), queue.Queue()
-            future = backend.ask(q, int(n_value), int(budget), events)
-            yield "Browsing…", "", "", "", "_none yet_", ""
+            future = backend.ask(q, int(n_value), int(budget), events, audio=audio, image=image)
+            yield ("Listening…" if audio else "Browsing…"), "", "", "", "_none yet_", "", None
             while True:
                 try:
                     live.apply(events.get(timeout=0.2))
@@ -163,24 +200,32 @@ def build_ask_app(backend: AskBackend, *, default_n: int = 1, default_actions: i
                         break
                     continue
                 phase = "Done." if live.status else ("Writing the answer…" if live.answer else "Browsing…")
+                if live.heard:
+                    phase = f"Heard: *{html.escape(live.heard)}* — {phase}"
                 yield (phase, live.answer, live.page,
-                       "\n".join(live.commands), live.quotes_md(), live.candidates_md())
+                       "\n".join(live.commands), live.quotes_md(), live.candidates_md(), None)
             try:
                 result = future.result()
+            except ValueError as e:  # the input: nothing heard, an unreadable picture or recording
+                yield f"**{e}**", "", live.page, "\n".join(live.commands), live.quotes_md(), "", None
+                return
             except Exception as e:  # a bug in the agent: show it rather than hang the page
                 yield f"**Failed: {type(e).__name__}: {e}**", "", live.page, "\n".join(live.commands), \
-                    live.quotes_md(), ""
+                    live.quotes_md(), "", None
                 return
             note = {"answered": "Answered.", "no_sources": "No sources were found: nothing is invented.",
                     "nonsense": "The agent judged the question to be nonsense.",
                     "controversial": "The agent judged the question too controversial.",
                     "failed": f"Failed: {result.reason}"}.get(result.status, result.status)
             refs = [r.__dict__ for r in result.references]
-            yield (f"**{note}** {result.stats.get('actions', 0)} actions in {result.timings.get('total_s', 0):.1f} s.",
+            heard = f"Heard: *{html.escape(result.stats['heard'])}*. " if result.stats.get("heard") else ""
+            yield (f"{heard}**{note}** {result.stats.get('actions', 0)} actions in "
+                   f"{result.timings.get('total_s', 0):.1f} s.",
                    answer_html(result.answer, refs, backend.link), live.page, "\n".join(live.commands), live.quotes_md(),
-                   live.candidates_md())
+                   live.candidates_md(), speak(result.answer) if aloud else None)
 
-        outputs = [status, answer, page, log, quotes, candidates]
-        ask_btn.click(run, [question, n, actions], outputs)
-        question.submit(run, [question, n, actions], outputs)
+        inputs = [question, n, actions, spoken, picture, read_aloud]
+        outputs = [status, answer, page, log, quotes, candidates, voice]
+        ask_btn.click(run, inputs, outputs)
+        question.submit(run, inputs, outputs)
     return app

@@ -60,7 +60,8 @@ class Recorder:
     def _env(self) -> Any:
         from browser_env.env import EnvConfig
 
-        return self.runtime.make_env(EnvConfig(max_actions=self.max_actions))
+        # Screenshots are saved with each step, for training the omni model that sees pages.
+        return self.runtime.make_env(EnvConfig(max_actions=self.max_actions, screenshots=True))
 
     def start(self, labeller: str, question: str) -> Session:
         demo_id = self.store.start_demo(labeller, question, corpus=self.corpus, backend="local")
@@ -91,7 +92,7 @@ class Recorder:
             # still used an action, as it would for the model.
             session.observation = text
             return f"Not done: {info['error']}"
-        self.store.add_step(session.demo_id, shown, parts, command)
+        self.store.add_step(session.demo_id, shown, parts, command, screenshot_jpeg=parts.screenshot if parts else None)
         if command.startswith("Quote"):
             self.store.save_quotes(session.demo_id, session.env.browser.quotes)
         session.observation, session.done = text, done

@@ -26,8 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, event,
-                        func, select)
+from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, create_engine,
+                        event, func, select)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -80,6 +80,8 @@ class StepRow(Base):
     observation_parts: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     command: Mapped[str] = mapped_column(Text)
     screenshot: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The page's screenshot as the labeller saw it, committed with the step (files come at export).
+    screenshot_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
@@ -131,6 +133,17 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Columns added since a database was created (create_all only makes missing tables)."""
+        from sqlalchemy import inspect, text
+
+        have = {c["name"] for c in inspect(self.engine).get_columns("demo_steps")}
+        if "screenshot_jpeg" not in have:
+            kind = "BYTEA" if self.engine.dialect.name == "postgresql" else "BLOB"
+            with self.engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE demo_steps ADD COLUMN screenshot_jpeg {kind}"))
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -147,7 +160,7 @@ class Store:
         return demo_id
 
     def add_step(self, demo_id: str, observation: str, parts: Observation | None, command: str,
-                 screenshot: str | None = None) -> int:
+                 screenshot: str | None = None, screenshot_jpeg: bytes | None = None) -> int:
         """Save one step at the next index; returns the index. Committed before it returns."""
         from training.demos import check_command, observation_to_parts
 
@@ -161,7 +174,7 @@ class Store:
                     idx = s.scalar(select(func.count()).select_from(StepRow).where(StepRow.demo_id == demo_id))
                     s.add(StepRow(demo_id=demo_id, idx=idx, observation=observation, command=command,
                                   observation_parts=observation_to_parts(parts) if parts else None,
-                                  screenshot=screenshot))
+                                  screenshot=screenshot, screenshot_jpeg=screenshot_jpeg))
                     demo.updated = utc_now()
             except IntegrityError as e:
                 raise ConflictError(f"step {idx} of demonstration {demo_id} was saved by another session") from e
@@ -194,15 +207,27 @@ class Store:
             steps = list(s.scalars(select(StepRow).where(StepRow.demo_id == demo_id).order_by(StepRow.idx)))
             return demo, steps
 
-    def to_demo(self, demo_id: str) -> Any:
-        """The ``training.demos.Demo`` of a stored demonstration."""
+    def to_demo(self, demo_id: str, screenshots_dir: Path | None = None) -> Any:
+        """The ``training.demos.Demo`` of a stored demonstration; with ``screenshots_dir`` its steps'
+        screenshots are written there and named relative to the folder's parent."""
         from training.demos import Demo, Metadata, Step, observation_from_parts
+        from training.synth import save_screenshot
 
         row, steps = self.demo(demo_id)
+        shots: dict[int, bytes | None] = {}
+        if screenshots_dir is not None:
+            with self._session() as s:
+                shots = dict(s.execute(select(StepRow.idx, StepRow.screenshot_jpeg)
+                                       .where(StepRow.demo_id == demo_id)).all())
+
+        def shot(st: StepRow) -> str | None:
+            jpeg = shots.get(st.idx)
+            return save_screenshot(jpeg, screenshots_dir) if jpeg else st.screenshot
+
         return Demo(id=f"ui:{row.id}", question=row.question, quotes=_quotes(row.quotes), answer=row.answer,
                     steps=[Step(st.observation, st.command,
                                 observation_from_parts(st.observation_parts) if st.observation_parts else None,
-                                st.screenshot) for st in steps],
+                                shot(st)) for st in steps],
                     metadata=Metadata(who=row.labeller, when=row.created.isoformat(timespec="seconds"), source="ui",
                                       corpus=row.meta.get("corpus"), backend=row.meta.get("backend")))
 
@@ -214,7 +239,8 @@ class Store:
             if not include_unfinished:
                 q = q.where(DemoRow.status == "done")
             ids = list(s.scalars(q))
-        return write_demos(path, [self.to_demo(i) for i in ids])
+        shots = Path(path).with_name(Path(path).name + ".screens")  # beside the file, as synth writes them
+        return write_demos(path, [self.to_demo(i, shots) for i in ids])
 
     # --- comparisons ------------------------------------------------------------------------
 

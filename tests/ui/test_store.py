@@ -167,3 +167,33 @@ def test_exports_train_through_the_cli(tmp_path, store, capsys):
     summaries = [json.loads((tmp_path / d / "training_summary.json").read_text()) for d in ("bc", "rm")]
     assert summaries[0]["train_rows"] > 0 and summaries[1]["train_pairs"] > 0
     capsys.readouterr()
+
+
+def test_screenshots_are_saved_with_steps_and_exported_as_files(store, tmp_path):
+    demo_id = store.start_demo("alice", "Why is the sky blue?")
+    o = _obs("Why is the sky blue?", 0)
+    jpeg = b"\xff\xd8\xff\xe0 fake jpeg bytes"
+    store.add_step(demo_id, render_observation(o), o, "Search sky blue")
+    store.add_step(demo_id, render_observation(o), o, "Clicked on link 0", screenshot_jpeg=jpeg)
+    store.finish_demo(demo_id, [QUOTE], "Rayleigh scattering [1].")
+    out = tmp_path / "demos.jsonl"
+    assert store.export_demos(out) == 1
+    steps = read_demos(out, strict=True)[0].steps
+    assert steps[0].screenshot is None
+    assert steps[1].screenshot.startswith("demos.jsonl.screens/")
+    assert (tmp_path / steps[1].screenshot).read_bytes() == jpeg
+
+
+def test_a_database_from_before_screenshots_is_migrated(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    Store(f"sqlite:///{path}")
+    con = sqlite3.connect(path)  # what an older webqa created: the table without the new column
+    con.execute("ALTER TABLE demo_steps DROP COLUMN screenshot_jpeg")
+    con.commit()
+    con.close()
+    store = Store(f"sqlite:///{path}")
+    demo_id = store.start_demo("bob", "Why?")
+    o = _obs("Why?", 0)
+    assert store.add_step(demo_id, render_observation(o), o, "Search why", screenshot_jpeg=b"x") == 0

@@ -12,7 +12,7 @@ loss, and generates with ``inputs_embeds`` for the prefill and the KV cache afte
 with the loss on completion tokens only.
 
 Checkpoint layout (``save_pretrained``): ``omni_config.json`` (this config plus the LM's spec),
-``encoders.safetensors`` (encoders and projectors), and ``lm/`` when the LM itself was trained
+``encoders.safetensors`` (encoders and projectors, fp16), and ``lm/`` when the LM itself was trained
 (a PEFT adapter or a full model folder).
 """
 
@@ -178,7 +178,9 @@ class OmniModel(nn.Module):
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.encoders.state_dict().items()}
+        # fp16 on disk halves the committed checkpoint; weights load back into the model's own dtype.
+        state = {k: v.detach().cpu().to(torch.float16 if v.is_floating_point() else v.dtype).contiguous()
+                 for k, v in self.encoders.state_dict().items()}
         if not self.config.train_audio_encoder:  # frozen pretrained weights are re-read from their source
             state = {k: v for k, v in state.items() if not k.startswith("audio.")}
         save_file(state, str(folder / WEIGHTS_NAME))

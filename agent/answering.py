@@ -123,14 +123,24 @@ async def write_answers(policy: Any, episodes: list[Episode], config: AgentConfi
     if not todo:
         return result, failures
     on_text = None
+    from .episodes import length_groups
+
     if on_event is not None:
         from .episodes import emit
 
         def on_text(prompt: int, sample: int, text: str) -> None:
             emit(on_event, "answer_text", todo[prompt][0], candidate=sample, text=text)
 
-    texts = await _generate(policy, [p for _, p, _ in todo], config, failures, [id(ep) for ep, _, _ in todo], on_text,
-                            [m for _, _, m in todo])
+    texts: list[list[str]] = [[] for _ in todo]
+    for idx in length_groups(policy, [p for _, p, _ in todo], [m for _, _, m in todo]):
+        todo_on_text = None
+        if on_text is not None:
+            def todo_on_text(prompt: int, sample: int, text: str, idx: list[int] = idx) -> None:
+                on_text(idx[prompt], sample, text)
+        part = await _generate(policy, [todo[i][1] for i in idx], config, failures, [id(todo[i][0]) for i in idx],
+                               todo_on_text, [todo[i][2] for i in idx])
+        for i, answers in zip(idx, part, strict=True):
+            texts[i] = answers
     for (ep, _, _), answers in zip(todo, texts, strict=True):
         cands = []
         for text in answers:

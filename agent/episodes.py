@@ -76,6 +76,18 @@ class BrowseStats:
     constrained: bool = False
 
 
+def length_groups(policy: Any, prompts: list[str], media: list[list[Any]] | None = None) -> list[list[int]]:
+    """Prompt indices grouped for batched generation: one group, unless the policy says it prefers
+    equal-length batches (``batch_by_length``), then one group per (token count, media count)."""
+    if not getattr(policy, "batch_by_length", False) or len(prompts) < 2:
+        return [list(range(len(prompts)))]
+    media = media or [[] for _ in prompts]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, (prompt, items) in enumerate(zip(prompts, media, strict=True)):
+        groups.setdefault((policy.count_tokens(prompt), len(items)), []).append(i)
+    return list(groups.values())
+
+
 def emit(on_event: EventSink, kind: str, ep: Episode, **data: Any) -> None:
     if on_event is not None:
         on_event(Event(kind, ep.index, {"question": ep.qid, **data}))  # type: ignore[arg-type]
@@ -232,6 +244,11 @@ class _Browser:
             out.extend(await self.generate([ep], [prompt], [items]))
         return out
 
+    def groups(self, prompts: list[str], media: list[list[Any]]) -> list[list[int]]:
+        """Indices of prompts that share a ``generate`` call: all of them, or, for a policy that
+        prefers it (``batch_by_length``: a CPU), those of equal length."""
+        return length_groups(self.policy, prompts, media)
+
     # --- the loop -------------------------------------------------------------------------
 
     async def run(self, episodes: list[Episode]) -> BrowseStats:
@@ -249,7 +266,12 @@ class _Browser:
                 continue
             eps = [b[0] for b in batch]
             if self.config.batch_across_episodes:
-                commands = await self.generate(eps, [b[1] for b in batch], [b[3] for b in batch])
+                commands: list[str | None] = [None] * len(batch)
+                for idx in self.groups([b[1] for b in batch], [b[3] for b in batch]):
+                    got = await self.generate([eps[i] for i in idx], [batch[i][1] for i in idx],
+                                              [batch[i][3] for i in idx])
+                    for i, command in zip(idx, got, strict=True):
+                        commands[i] = command
             else:
                 commands = []
                 for ep, prompt, _, items in batch:

@@ -198,3 +198,21 @@ def test_answer_text_streams_as_events_when_the_policy_can():
     assert texts == ["Blue", "Blue light"]
     kinds = [e.kind for e in events]
     assert kinds.index("answer_text") < kinds.index("final_answer")
+
+
+def test_a_cpu_policy_gets_equal_length_batches():
+    from agent.episodes import length_groups
+
+    class ByLength(ScriptedPolicy):
+        batch_by_length = True
+
+        def count_tokens(self, text):
+            return len(text)
+
+    assert length_groups(ByLength(3), ["aa", "b", "cc", "d"]) == [[0, 2], [1, 3]]
+    assert length_groups(ScriptedPolicy(3), ["aa", "b", "cc"]) == [[0, 1, 2]]  # one call when padding is cheap
+    policy = ByLength(8)
+    qs = ["Why is the sky blue?", "Sky colour again?"]
+    results = asyncio.run(Agent(policy, None, env_factory(), AgentConfig(max_actions=8)).ask_many([(q, None) for q in qs]))
+    assert [r.status for r in results] == ["answered", "answered"]
+    assert max(policy.browse_calls) <= 2 and sum(policy.browse_calls) == sum(r.stats["actions"] for r in results)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from urllib.parse import urlsplit
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -117,6 +118,8 @@ class PlaywrightFetcher(HttpResolving):
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
+        self._origins: set[str] = set()  # every origin served in this context, for scrub()
+        self.episodes = 0  # sessions this context has served (the pool recycles it a bounded number of times)
 
     @classmethod
     async def open(cls, context: BrowserContext, **kwargs) -> PlaywrightFetcher:
@@ -162,6 +165,37 @@ class PlaywrightFetcher(HttpResolving):
             # A context whose browser died is gone already; anything else is worth a line in the log.
             if not self._is_crash(e):
                 log.warning("closing a browser context failed: %s", e)
+
+    async def scrub(self) -> bool:
+        """Make the context forget the episode, so the pool can hand it to the next one.
+
+        Cookies, permissions and every visited origin's storage (local and session storage,
+        IndexedDB, caches) are cleared, and the tab is replaced by a new one, which drops its
+        history, scripts and timers. False when the context cannot be reused (crashed, closed,
+        or a step failed); the pool then closes it and prepares a fresh one."""
+        if self._closed or self._crashed or self._bug is not None or not self._browser_alive():
+            return False
+        try:
+            old = self.page
+            await self.context.clear_cookies()
+            await self.context.clear_permissions()
+            if self._origins:
+                cdp = await self.context.new_cdp_session(old)
+                for origin in sorted(self._origins):
+                    await cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+                await cdp.detach()
+            page = await self.context.new_page()
+            page.on("crash", self._on_crash)
+            page.on("popup", self._on_popup)
+            self._page = page
+            await old.close()
+        except PlaywrightError as e:
+            log.debug("could not scrub a browser context for reuse: %s", _first_line(e))
+            return False
+        self._origins.clear()
+        self.refusals.clear()
+        self.screenshots = False
+        return True
 
     # -- fetch -----------------------------------------------------------------------------
 
@@ -287,6 +321,9 @@ class PlaywrightFetcher(HttpResolving):
                 await route.abort("failed")
 
     async def _serve(self, route: Route, req: Request) -> None:
+        parts = urlsplit(req.url)
+        if parts.scheme in ("http", "https"):
+            self._origins.add(f"{parts.scheme}://{parts.netloc}")
         if req.resource_type in SKIPPED_RESOURCE_TYPES:
             self.refusals.append((req.url, f"{req.resource_type} not downloaded"))
             await route.abort("blockedbyclient")

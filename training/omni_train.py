@@ -29,6 +29,8 @@ from typing import Any
 from trl import SFTConfig
 
 from .bc import AdapterOptions, TrainingDataError, _lora, device_defaults, load_demo_files, set_adapter_base, split_demos
+from omni_model.errors import PromptTooLongError
+
 from .demos import Demo
 
 
@@ -43,6 +45,8 @@ class OmniTrainConfig(SFTConfig, AdapterOptions):
         "help": "also train Whisper's encoder (else it stays as pretrained and is not saved)"})
     image_encoder: str = field(default="scratch", metadata={"help": "'scratch' or a local HF vision-model folder"})
     max_speech_rows: int | None = None
+    speech_repeats: int = field(default=1, metadata={
+        "help": "passes over the spoken questions per pass over the demos (they are short and cheap)"})
     max_demo_rows: int | None = None
     max_eval_rows: int | None = 64
     encoder_config: dict = field(default_factory=dict, metadata={
@@ -60,30 +64,42 @@ def _resolve(path: str, demo_file: Path) -> str:
 
 
 def demo_rows(demos: Sequence[tuple[Demo, Path]], tokenizer: Any, max_tokens: int, image_tokens: int,
-              screenshots: bool = True) -> list[dict]:
-    """Browsing-step rows (with the step's screenshot where recorded) and answer rows."""
+              screenshots: bool = True, skipped: list[tuple[str, str]] | None = None) -> list[dict]:
+    """Browsing-step rows (with the step's screenshot where recorded) and answer rows; a demo with a
+    prompt that cannot fit ``max_tokens`` is left out and recorded in ``skipped``."""
+    rows: list[dict] = []
+    for demo, source in demos:
+        try:
+            rows.extend(_one_demo(demo, source, tokenizer, max_tokens, image_tokens, screenshots))
+        except PromptTooLongError as e:  # left out whole, as text-only BC does, so no episode is half-trained
+            if skipped is not None:
+                skipped.append((demo.id, str(e)))
+    return rows
+
+
+def _one_demo(demo: Demo, source: Path, tokenizer: Any, max_tokens: int, image_tokens: int,
+              screenshots: bool) -> list[dict]:
     from omni_model import prompts
     from training.rows import demo_to_rows
 
     rows: list[dict] = []
-    for demo, source in demos:
-        for step in demo.steps:
-            shot = step.screenshot if screenshots and step.observation_parts is not None else None
-            if shot is not None and not Path(_resolve(shot, source)).is_file():
-                shot = None  # a screenshot file that went missing: train on the text alone
-            header = prompts.media_header(screenshot=shot is not None)
-            budget = max_tokens - (image_tokens if shot else 0)
-            if step.observation_parts is not None:
-                prompt = prompts.build_browsing_prompt(step.observation_parts, tokenizer=tokenizer,
-                                                       max_tokens=budget, header=header).text
-            else:
-                prompt = prompts.browsing_prompt_from_text(step.observation, tokenizer=tokenizer)
-            row: dict[str, Any] = {"prompt": prompt, "completion": prompts.browsing_completion(step.command)}
-            if shot is not None:
-                row["images"] = [_resolve(shot, source)]
-            rows.append(row)
-        if demo.answer.strip() and demo.quotes:
-            rows.append(demo_to_rows(replace(demo, steps=[]), tokenizer=tokenizer, max_tokens=max_tokens)[-1])
+    for step in demo.steps:
+        shot = step.screenshot if screenshots and step.observation_parts is not None else None
+        if shot is not None and not Path(_resolve(shot, source)).is_file():
+            shot = None  # a screenshot file that went missing: train on the text alone
+        header = prompts.media_header(screenshot=shot is not None)
+        budget = max_tokens - (image_tokens if shot else 0)
+        if step.observation_parts is not None:
+            prompt = prompts.build_browsing_prompt(step.observation_parts, tokenizer=tokenizer,
+                                                   max_tokens=budget, header=header).text
+        else:
+            prompt = prompts.browsing_prompt_from_text(step.observation, tokenizer=tokenizer, max_tokens=max_tokens)
+        row: dict[str, Any] = {"prompt": prompt, "completion": prompts.browsing_completion(step.command)}
+        if shot is not None:
+            row["images"] = [_resolve(shot, source)]
+        rows.append(row)
+    if demo.answer.strip() and demo.quotes:
+        rows.append(demo_to_rows(replace(demo, steps=[]), tokenizer=tokenizer, max_tokens=max_tokens)[-1])
     return rows
 
 
@@ -110,6 +126,7 @@ class OmniTrainResult:
     trainable_parameters: dict[str, int]
     base_policy: str
     heldout_demos: str | None = None
+    skipped_demos: int = 0
 
 
 def _load_trainable_lm(spec: str, config: OmniTrainConfig) -> tuple[Any, Any, str]:
@@ -166,7 +183,8 @@ def train_omni(demo_paths: Sequence[str], speech_manifests: Sequence[str], confi
     omni_config = OmniConfig(lm_spec=lm_base, image_encoder=config.image_encoder,
                              train_audio_encoder=config.train_audio_encoder, **config.encoder_config)
     model = OmniModel(lm, omni_config)
-    rows = demo_rows(demos, tokenizer, config.max_length - 96, omni_config.image_tokens, config.screenshots)
+    skipped: list[tuple[str, str]] = []
+    rows = demo_rows(demos, tokenizer, config.max_length - 96, omni_config.image_tokens, config.screenshots, skipped)
     generator = torch.Generator().manual_seed(config.seed)
     if config.max_demo_rows is not None and len(rows) > config.max_demo_rows:  # a fixed-seed sample
         keep = sorted(torch.randperm(len(rows), generator=generator)[:config.max_demo_rows].tolist())
@@ -176,7 +194,7 @@ def train_omni(demo_paths: Sequence[str], speech_manifests: Sequence[str], confi
     speech_eval = speech_rows(spoken[speech_split:], tokenizer)
     eval_rows = (demo_rows([(d, Path("/")) for d in heldout], tokenizer, config.max_length - 96,
                            omni_config.image_tokens, config.screenshots) + speech_eval)[:config.max_eval_rows]
-    train_rows = rows + speech_train
+    train_rows = rows + speech_train * max(1, config.speech_repeats)
     train_rows = [train_rows[i] for i in torch.randperm(len(train_rows), generator=generator).tolist()]
     if not eval_rows:
         config.eval_strategy = "no"
@@ -201,6 +219,6 @@ def train_omni(demo_paths: Sequence[str], speech_manifests: Sequence[str], confi
         train_loss=out.training_loss, eval_loss=eval_loss, train_seconds=seconds,
         train_samples_per_second=out.metrics.get("train_samples_per_second"),
         trainable_parameters={k: sum(p.numel() for p in m.parameters() if p.requires_grad) for k, m in groups.items()},
-        base_policy=base_spec, heldout_demos=heldout_path)
+        base_policy=base_spec, heldout_demos=heldout_path, skipped_demos=len(skipped))
     (folder / "training_summary.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
     return result

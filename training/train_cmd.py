@@ -69,6 +69,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     om.add_argument("--no-screenshots", dest="screenshots", action="store_false",
                     help="leave the screenshots out (the text-only control)")
     om.add_argument("--train-audio-encoder", action="store_true", help="also train Whisper's encoder")
+    om.add_argument("--speech-repeats", type=int, default=1, metavar="K",
+                    help="passes over the spoken questions per pass over the demos (default 1)")
     om.add_argument("--image-encoder", default="scratch", metavar="FOLDER",
                     help="a local Hugging Face vision model to start from (default: a small ViT from scratch)")
     _common(om, "LM to start from (default: 'shipped', the shipped BC adapter)")
@@ -124,7 +126,8 @@ def _omni_config(args: argparse.Namespace) -> Any:
     base = "shipped" if args.base == "smollm2-135m" else args.base  # the flag's default means "not given"
     return OmniTrainConfig(base_policy=base, screenshots=getattr(args, "screenshots", True),
                            train_audio_encoder=getattr(args, "train_audio_encoder", False),
-                           image_encoder=getattr(args, "image_encoder", "scratch"), **_shared(args))
+                           image_encoder=getattr(args, "image_encoder", "scratch"),
+                           speech_repeats=getattr(args, "speech_repeats", 1), **_shared(args))
 
 
 def _rm_config(args: argparse.Namespace) -> Any:
@@ -155,7 +158,10 @@ def main(args: argparse.Namespace) -> int:
                 from .speech import read_manifest
 
                 for folder in getattr(args, "speech", []):
-                    read_manifest(folder)  # a bad manifest stops here, named by file and line
+                    bad: list = []
+                    read_manifest(folder, errors=None if args.strict else bad)  # --strict: stop at the first
+                    for e in bad:
+                        print(f"skipped bad row: {e}", file=sys.stderr)
                 result = asdict(train_omni(args.demos, getattr(args, "speech", []), _omni_config(args)))
             else:
                 result = train_bc(args.demos, _bc_config(args)).to_json()

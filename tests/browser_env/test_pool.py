@@ -98,12 +98,18 @@ def test_sessions_get_fresh_contexts_and_prewarmed_acquire_is_cheap(loop, sites,
             warm_ms = (time.perf_counter() - t0) * 1000
             assert first in ready
             await first.fetch(f"{good.base}/final")
-            await first.page.evaluate("document.cookie = 'seen=1; path=/'")
-            context = first.context
-        async with pool.session() as second:
-            await second.fetch(f"{good.base}/final")
-            assert second.context is not context
-            assert await second.page.evaluate("document.cookie") == ""  # nothing carried over
+            await first.page.evaluate("document.cookie = 'seen=1; path=/'; localStorage.setItem('k', 'v');"
+                                      "sessionStorage.setItem('s', 'v')")
+            page = first.page
+        # The context may be recycled (scrubbed at release), but nothing of the first session survives.
+        for _ in range(3):
+            async with pool.session() as second:
+                await second.fetch(f"{good.base}/final")
+                assert second.page is not page
+                assert await second.page.evaluate("document.cookie") == ""
+                assert await second.page.evaluate("[localStorage.getItem('k'), sessionStorage.getItem('s')]") \
+                    == [None, None]
+        assert pool.recycled >= 1
         return warm_ms
 
     warm_ms = loop.run_until_complete(go())

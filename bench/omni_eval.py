@@ -1,0 +1,202 @@
+"""What the omni checkpoint hears and sees, against its text-only baselines, plus its CPU throughput.
+
+    python bench/omni_eval.py --omni omni_model/adapters/omni --speech runs/speech_eval \\
+        --heldout runs/omni/ckpt/heldout_demos.jsonl [--control runs/omni/text_only] [--limit 50]
+
+- Speech: each spoken question (``webqa demos speech``) is written down by the omni model
+  (``transcribe``); the first browsing command is then decoded (greedy, under the agent's command
+  grammar) from the heard text and from the typed text. Reports the share of questions whose
+  first command is the same (the baseline is the typed question itself) and the word error rate.
+- Screenshots: greedy next-command accuracy (free decoding, as ``training.bc.next_command_accuracy``)
+  on the held-out demonstrations' steps, shown their screenshots and not shown them; with
+  ``--control`` (the same training without screenshots) also that model on the text alone.
+- Throughput: training tokens/s (forward and backward of the omni model on text, screenshot and
+  speech rows, with gradients where the shipped training has them: encoders, projectors and the
+  LM's top 8 layers) and generation tokens/s for text, text + image and text + audio prompts.
+The last line holds the figures as key=value pairs; peak RSS is this process's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from _memory import PeakRSS  # bench/ is on sys.path when a script runs
+
+
+def word_errors(ref: str, hyp: str) -> tuple[int, int]:
+    """Word-level edit distance and reference length (case and punctuation ignored)."""
+    import re
+
+    r, h = re.findall(r"[a-z0-9']+", ref.lower()), re.findall(r"[a-z0-9']+", hyp.lower())
+    prev = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        cur = [i]
+        for j, hw in enumerate(h, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (rw != hw)))
+        prev = cur
+    return prev[-1], len(r)
+
+
+def first_commands(policy, questions: list[str]) -> list[str]:
+    from browser_env.grammar import END_COMMANDS
+    from browser_env.observation import Observation
+    from omni_model.constrained import RowConstraint, command_token_budget, make_command_processor
+    from omni_model.prompts import BROWSING_STOP, build_browsing_prompt
+
+    budget = command_token_budget()
+    out = []
+    for i in range(0, len(questions), 8):
+        chunk = questions[i:i + 8]
+        prompts = [build_browsing_prompt(Observation(question=q, actions_left=20), tokenizer=policy.tokenizer).text
+                   for q in chunk]
+        rows = [RowConstraint(commands=frozenset({"search", *END_COMMANDS})) for _ in chunk]
+        proc = make_command_processor(policy.tokenizer, rows, n=1, max_new_tokens=budget)
+        gen = policy.generate(prompts, temperature=0, max_new_tokens=budget, stop=BROWSING_STOP, logits_processor=proc)
+        out += [g[0].text.strip() for g in gen]
+    return out
+
+
+def speech(policy, manifest: str, limit: int) -> dict:
+    from training.speech import read_manifest
+
+    rows = read_manifest(manifest, errors=[])[:limit]
+    t = time.perf_counter()
+    heard = [policy.transcribe(r["audio"]) for r in rows]
+    secs = time.perf_counter() - t
+    typed = [r["question"] for r in rows]
+    a, b = first_commands(policy, typed), first_commands(policy, [h or "?" for h in heard])
+    errs = [word_errors(q, h) for q, h in zip(typed, heard)]
+    for q, h, x, y in list(zip(typed, heard, a, b))[:5]:
+        print(f"  typed: {q[:70]!r}\n  heard: {h[:70]!r}\n    {x!r} | {y!r}", flush=True)
+    return {"spoken": len(rows), "same_first_command": sum(x == y for x, y in zip(a, b)) / len(rows),
+            "wer": sum(e for e, _ in errs) / max(1, sum(n for _, n in errs)),
+            "transcribe_s": secs / len(rows)}
+
+
+def screenshot_rows(heldout: str, tokenizer, image_tokens: int, shots: bool, max_length: int) -> list[dict]:
+    from training.demos import read_demos
+    from training.omni_train import demo_rows
+
+    demos = read_demos(heldout)
+    rows = demo_rows([(d, Path(heldout)) for d in demos], tokenizer, max_length - 96, image_tokens, shots)
+    return [r for r in rows if r["completion"].strip() and not r["completion"].startswith(("End: Answer\n♦",))]
+
+
+def command_accuracy(policy, rows: list[dict], keep: list[int]) -> dict:
+    from browser_env.grammar import ParseError, parse
+    from omni_model.prompts import BROWSING_STOP
+
+    exact = kind = valid = 0
+    rows = [rows[i] for i in keep]
+    for i in range(0, len(rows), 4):
+        chunk = rows[i:i + 4]
+        media = [r.get("images") or [] for r in chunk]
+        kwargs = {"media": media} if any(media) else {}
+        outs = policy.generate([r["prompt"] for r in chunk], temperature=0, max_new_tokens=48, stop=BROWSING_STOP,
+                               **kwargs)
+        for r, o in zip(chunk, outs):
+            want = parse(r["completion"].strip())
+            try:
+                got = parse(o[0].text.strip())
+            except ParseError:
+                continue
+            valid += 1
+            kind += got.name == want.name
+            exact += got.text == want.text
+    n = max(1, len(rows))
+    return {"steps": len(rows), "valid": valid / n, "kind": kind / n, "exact": exact / n}
+
+
+def throughput(policy, rows: list[dict], spoken: list[dict]) -> dict:
+    import torch
+
+    from omni_model.omni import OmniCollator
+
+    collate = OmniCollator(policy.tokenizer, policy.config, max_length=1024)
+    out = {}
+    shot = next(r for r in rows if r.get("images"))
+    text = next(r for r in rows if not r.get("images"))
+    from training.omni_train import speech_rows
+
+    heard = speech_rows(spoken[:1], policy.tokenizer)[0]
+    model = policy.omni.train()
+    # Gradients as in the shipped training: the encoders and projectors (Whisper's encoder only if it
+    # trains), and the LM's top 8 layers (its LoRA's), so backward stops where it would.
+    model.requires_grad_(False)
+    for name, module in model.encoders.items():
+        module.requires_grad_(name != "audio" or policy.config.train_audio_encoder)
+    for layer in model.lm.model.layers[-8:]:
+        layer.requires_grad_(True)
+    for name, row in (("text", text), ("image", shot), ("audio", heard)):
+        batch = collate([row] * 2)
+        tokens = int(batch["attention_mask"].sum())
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            model(**batch).loss.backward()
+            times.append(time.perf_counter() - t)
+        model.zero_grad(set_to_none=True)
+        out[f"train_tok_s_{name}"] = tokens / statistics.median(times)
+    model.eval()
+    with torch.no_grad():
+        for name, prompt, media in (("text", text["prompt"], None), ("image", shot["prompt"], [shot["images"]]),
+                                    ("audio", heard["prompt"], [heard["audios"]])):
+            t = time.perf_counter()
+            got = policy.generate([prompt], temperature=0, max_new_tokens=32, media=media)[0][0]
+            secs = time.perf_counter() - t
+            positions = int(collate([{"prompt": prompt, "completion": "", "images": media[0] if media and name == "image"
+                                      else None, "audios": media[0] if media and name == "audio" else None}])
+                            ["attention_mask"].sum())
+            out[f"gen_tok_s_{name}"] = got.tokens / secs  # new tokens per second, prefill included
+            out[f"prompt_positions_{name}"] = positions
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--omni", required=True, help="omni checkpoint folder")
+    ap.add_argument("--speech", required=True, help="speech folder of held-out spoken questions")
+    ap.add_argument("--heldout", required=True, help="held-out demonstrations with screenshots")
+    ap.add_argument("--control", default=None, help="the same training without screenshots (an omni checkpoint)")
+    ap.add_argument("--limit", type=int, default=50)
+    ap.add_argument("--max-length", type=int, default=1024)
+    args = ap.parse_args()
+
+    from omni_model import load_policy
+    from training.speech import read_manifest
+
+    keys: dict[str, object] = {}
+    with PeakRSS() as mem:
+        policy = load_policy(args.omni)
+        s = speech(policy, args.speech, args.limit)
+        print(f"speech: {s}", flush=True)
+        keys.update({f"speech_{k}": v for k, v in s.items()})
+        with_shots = screenshot_rows(args.heldout, policy.tokenizer, policy.config.image_tokens, True, args.max_length)
+        without = screenshot_rows(args.heldout, policy.tokenizer, policy.config.image_tokens, False, args.max_length)
+        keep = [i for i, r in enumerate(with_shots) if r.get("images")][: args.limit]
+        for label, rows in (("shots", with_shots), ("noshots", without)):
+            acc = command_accuracy(policy, rows, keep)
+            print(f"next command on {acc['steps']} held-out steps that have a screenshot, {label}: {acc}", flush=True)
+            keys.update({f"{label}_{k}": v for k, v in acc.items() if k != "steps"})
+        keys["steps_with_screenshot"] = len(keep)
+        if args.control:
+            control = load_policy(args.control)
+            acc = command_accuracy(control, without, keep)
+            print(f"control (trained without screenshots), text only: {acc}", flush=True)
+            keys.update({f"control_{k}": v for k, v in acc.items() if k != "steps"})
+            del control
+        t = throughput(policy, with_shots, read_manifest(args.speech, errors=[]))
+        print(f"throughput: {t}", flush=True)
+        keys.update(t)
+    keys["baseline"] = "typed_question+text_only"
+    keys["peak_rss_mb"] = mem.peak_bytes / 2**20
+    print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in keys.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

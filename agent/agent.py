@@ -110,9 +110,7 @@ class Agent:
             raise ValueError(f"{len(pictures)} images for {len(items)} questions")
         if any(p is not None for p in pictures):
             self._need_media("pictures")
-            from omni_model.omni import prepare_media
-
-            pictures = [None if p is None else prepare_media([p], self.policy.config, ["image"])[0] for p in pictures]
+            pictures = [None if p is None else self.policy.prepare_image(p) for p in pictures]
         t0 = time.perf_counter()
         cfg = self._env_config(env_config)
         per_q = episodes_per_question(self.config)

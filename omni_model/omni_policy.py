@@ -58,6 +58,10 @@ class OmniPolicy(TransformersPolicy):
         config = config or OmniConfig(lm_spec=lm_spec)
         return cls(OmniModel(text.model, config).to(text.device), text.tokenizer, spec=lm_spec)
 
+    def prepare_image(self, item: Any) -> Any:
+        """A picture (path, bytes, PIL image) as this model's input, checked once up front."""
+        return prepare_media([item], self.config, ["image"])[0]
+
     def save_pretrained(self, folder: str | Path) -> Path:
         return self.omni.save_pretrained(folder, tokenizer=self.tokenizer)
 

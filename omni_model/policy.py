@@ -76,6 +76,11 @@ def load_policy(spec: str = DEFAULT_POLICY, *, device: str | None = None, dtype:
         from omni_model.omni_policy import OmniPolicy
 
         return OmniPolicy.from_dir(info.path, device=device, dtype=dtype)
+    if info.kind == "hf_dir":
+        from omni_model.hf_multimodal import HFMultimodalPolicy, is_multimodal_dir
+
+        if is_multimodal_dir(info.path):
+            return HFMultimodalPolicy.from_dir(info.path, device=device, dtype=dtype)
     return TransformersPolicy.from_spec(spec, device=device, dtype=dtype)
 
 
@@ -207,10 +212,11 @@ class TransformersPolicy:
     def _generate_rows(
         self, rows: list[list[int]], *, temperature: float, top_p: float, max_new_tokens: int,
         stop: list[str], seed: int | None, logits_processor: Any, streamer: Any = None,
-        embed: Any = None,
+        embed: Any = None, extra_inputs: dict | None = None,
     ) -> list[Completion]:
         """``embed(input_ids)``, when given, makes the prefill's input embeddings (the omni model
-        writes its media there); generation then continues from the token ids as usual."""
+        writes its media there); generation then continues from the token ids as usual.
+        ``extra_inputs`` go to ``generate`` as they are (an image-text-to-text model's pixels)."""
         import torch
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
@@ -237,6 +243,7 @@ class TransformersPolicy:
                 torch.manual_seed(seed)
             with torch.inference_mode():
                 extra = {"inputs_embeds": embed(input_ids.to(self.device))} if embed is not None else {}
+                extra.update(extra_inputs or {})
                 out = self.model.generate(
                     input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device), **extra,
                     max_new_tokens=max_new_tokens, logits_processor=processors, stopping_criteria=criteria,

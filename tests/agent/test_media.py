@@ -32,6 +32,11 @@ class SeeingPolicy(ScriptedPolicy):
         self.media_calls.append((list(prompts), media))
         return super().generate(prompts, **kw)
 
+    def prepare_image(self, item):
+        from omni_model.omni import prepare_media
+
+        return prepare_media([item], self.config, ["image"])[0]
+
     def transcribe(self, audio):
         self.heard_from.append(audio)
         return "Why is the sky blue?"

@@ -207,3 +207,35 @@ def test_hf_vision_tower_from_local_folder(tmp_path, lm_dir):
                      max_new_tokens=2, temperature=0)
     assert out[0][0].tokens >= 1
     assert isinstance(OmniModel(p.omni.lm, config).encoders["image"].tower, CLIPVisionModel)
+
+
+def test_an_image_text_to_text_checkpoint_loads_through_load_policy(tmp_path):
+    """A tiny LLaVA saved locally (the same loader takes Qwen2-VL, SmolVLM, Idefics folders)."""
+    from transformers import CLIPImageProcessor, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
+
+    from omni_model.hf_multimodal import HFMultimodalPolicy
+    from tests.omni_model.test_prompts import make_tiny_tokenizer
+
+    tok = make_tiny_tokenizer()
+    tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    config = LlavaConfig(
+        text_config=dict(model_type="llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048),
+        vision_config=dict(model_type="clip_vision_model", hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                           num_attention_heads=2, image_size=28, patch_size=14),
+        image_token_id=tok.convert_tokens_to_ids("<image>"), vision_feature_layer=-1)
+    torch.manual_seed(0)
+    LlavaForConditionalGeneration(config).save_pretrained(tmp_path / "llava")
+    LlavaProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 28}, crop_size={"height": 28, "width": 28}),
+                   tokenizer=tok, patch_size=14, vision_feature_select_strategy="default",
+                   num_additional_image_tokens=1).save_pretrained(tmp_path / "llava")
+    policy = load_policy(str(tmp_path / "llava"), device="cpu")
+    assert isinstance(policy, HFMultimodalPolicy) and policy.config.image_tokens == 4
+    red, blue = write_png(tmp_path / "r.png"), write_png(tmp_path / "b.png", (0, 0, 255))
+    text = policy.generate(["Question: why?"], max_new_tokens=3, temperature=0)
+    a, b = (policy.generate([f"Look {IMAGE_MARK} now, then", "a plain one"], media=[[img], None], n=2,
+                            max_new_tokens=3, temperature=0.5, seed=0) for img in (red, blue))
+    assert text[0][0].tokens >= 1 and len(a) == 2 and len(a[0]) == 2
+    assert a[0][0].token_logprobs[0] != pytest.approx(b[0][0].token_logprobs[0], abs=1e-6)  # it sees the picture
+    with pytest.raises(MediaError, match="not speech"):
+        policy.transcribe("q.wav")

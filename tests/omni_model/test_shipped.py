@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from omni_model.shipped import (ADAPTERS, POLICY_ADAPTER, REWARD_ADAPTER, default_policy_spec,
+from omni_model.shipped import (POLICY_ADAPTER, REWARD_ADAPTER, default_policy_spec,
                                 default_reward_model_spec)
 
 pytestmark = pytest.mark.skipif(not (POLICY_ADAPTER / "adapter_config.json").is_file(),

@@ -82,3 +82,11 @@ def configure_threads(num_threads: int | None = None) -> int:
     torch.set_num_threads(n)
     _threads_configured = True
     return n
+
+
+def maybe_compile(model: torch.nn.Module) -> torch.nn.Module:
+    """``torch.compile`` the model's forward when ``WEBQA_TORCH_COMPILE=1`` (worth it on a GPU for
+    long runs; the first calls pay the compilation). Shapes vary with every batch, hence dynamic."""
+    if os.environ.get("WEBQA_TORCH_COMPILE", "").lower() in ("1", "true", "yes"):
+        model.forward = torch.compile(model.forward, dynamic=True)
+    return model

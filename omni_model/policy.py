@@ -115,7 +115,8 @@ class TransformersPolicy:
 
     @classmethod
     def from_spec(cls, spec: str, *, device: str | None = None, dtype: str | None = None) -> TransformersPolicy:
-        from omni_model.device import configure_threads, pick_attn_implementation, pick_device, pick_dtype
+        from omni_model.device import (configure_threads, maybe_compile, pick_attn_implementation, pick_device,
+                                       pick_dtype)
 
         configure_threads()
         dev = pick_device(device)
@@ -127,7 +128,7 @@ class TransformersPolicy:
             model, tokenizer = cls._load_peft(folder, torch_dtype, attn)
         else:
             model, tokenizer = _load_model(folder, torch_dtype, attn), _load_tokenizer(folder)
-        return cls(model.to(dev), tokenizer, spec=spec)
+        return cls(maybe_compile(model.to(dev)), tokenizer, spec=spec)
 
     @staticmethod
     def _load_peft(adapter_dir: Path, torch_dtype: Any, attn: str) -> tuple[Any, Any]:

@@ -39,6 +39,7 @@ def _common(p: argparse.ArgumentParser, base_help: str) -> None:
     p.add_argument("--eval-fraction", type=float, default=0.1, help="share held out, by question (default 0.1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strict", action="store_true", help="stop at the first malformed row")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -111,6 +112,7 @@ def _shared(args: argparse.Namespace) -> dict[str, Any]:
                 per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=args.batch_size,
                 gradient_accumulation_steps=args.grad_accum, learning_rate=args.lr, max_length=args.max_length,
                 eval_fraction=args.eval_fraction, split_seed=args.seed, seed=args.seed, strict=args.strict,
+                torch_compile=getattr(args, "compile", False),
                 save_strategy="no", eval_strategy="no", logging_steps=10)
 
 

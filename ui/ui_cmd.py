@@ -40,7 +40,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             p.add_argument("--search", nargs="+", default=["local"], metavar="BACKEND",
                            help="search backends tried in order: local, direct, searxng:URL, brave, duckduckgo "
                                 "(default: local, the mini-web)")
-            p.add_argument("--policy", metavar="SPEC", help="policy spec (default: the shipped BC adapter)")
+            p.add_argument("--policy", metavar="SPEC", help="policy spec (default: the shipped omni checkpoint, "
+                           "which also hears spoken questions and sees pictures; else the shipped BC adapter)")
             p.add_argument("--reward-model", metavar="SPEC", help="reward model (default: the shipped RM adapter)")
         else:
             p.add_argument("--db", metavar="URL", help="database URL (default: sqlite:///~/.cache/webqa/labels.db)")
@@ -96,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
 
         from .ask_app import AskBackend, build_ask_app
 
-        policy = load_policy(args.policy or default_policy_spec())
+        policy = load_policy(args.policy or default_policy_spec(media=True))
         reward_model = load_reward_model(args.reward_model or default_reward_model_spec())
         names = " → ".join("local mini-web" if b == "local" else b for b in args.search)
         launch(build_ask_app(AskBackend(policy, reward_model, rt), backend_name=names), args)

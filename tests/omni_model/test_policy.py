@@ -272,3 +272,15 @@ def test_generate_command_reports_bad_spec(tmp_path, capsys):
         ["--policy", str(tmp_path / "nope.gguf"), "--prompt", "x"])
     assert generate_cmd.main(args) == 2
     assert "not found" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_torch_compile_switch(tiny_dir, monkeypatch):
+    monkeypatch.setenv("WEBQA_TORCH_COMPILE", "1")
+    compiled = load_policy(str(tiny_dir), device="cpu")
+    assert hasattr(compiled.model.forward, "_torchdynamo_orig_callable")  # the forward is torch.compile's
+    monkeypatch.delenv("WEBQA_TORCH_COMPILE")
+    plain = load_policy(str(tiny_dir), device="cpu")
+    a = compiled.generate(["Hello"], temperature=0.0, max_new_tokens=4)[0][0]
+    b = plain.generate(["Hello"], temperature=0.0, max_new_tokens=4)[0][0]
+    assert a.text == b.text and a.token_logprobs == pytest.approx(b.token_logprobs, abs=1e-4)

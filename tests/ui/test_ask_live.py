@@ -1,5 +1,7 @@
 """The demo's live view, fed the agent's events: page window, quotes, the answer as it streams."""
 
+import pytest
+
 from agent.types import Event
 from ui.ask_app import Live, answer_html, page_window
 
@@ -32,3 +34,35 @@ def test_events_fill_the_view_and_the_answer_streams_then_settles():
 def test_page_window_and_plain_answer():
     assert page_window(None) == "" and page_window(OBS) == "The sky is blue."
     assert answer_html("No sources.", []) == '<div class="answer">No sources.</div>'
+
+
+def test_the_demo_offers_speech_pictures_and_reading_aloud_to_a_policy_that_hears():
+    from tests.agent.test_media import SeeingPolicy
+    from ui.ask_app import AskBackend, build_ask_app
+
+    def visible(app):
+        return {c.get("props", {}).get("elem_id"): c.get("props", {}).get("visible", True)
+                for c in app.config["components"]}
+
+    seeing = visible(build_ask_app(AskBackend(SeeingPolicy(4), None, None)))
+    assert seeing["spoken"] is not False and seeing["picture"] is not False and seeing["voice"] is not False
+    from tests.agent.test_agent import ScriptedPolicy
+
+    text_only = build_ask_app(AskBackend(ScriptedPolicy(4), None, None))
+    assert AskBackend(ScriptedPolicy(4), None, None).hears_and_sees is False
+    assert "spoken" in visible(text_only)  # present, hidden: a text-only policy cannot hear
+
+
+def test_answers_are_read_aloud_without_citation_marks(tmp_path):
+    import shutil
+    import wave
+
+    from omni_model.media import speakable
+    from ui.ask_app import speak
+
+    assert speakable("Blue light scatters [1], more than red [2].\nReferences\n[1] x") == \
+        "Blue light scatters, more than red."
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    with wave.open(speak("Blue light scatters more [1].")) as w:
+        assert w.getnframes() / w.getframerate() > 0.5

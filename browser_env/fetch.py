@@ -44,7 +44,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from .fetch_http import HOP_BY_HOP, FetchLimits, HttpResolving, HttpResponse
 from .netpolicy import EgressPolicy
 from .types import FetchedPage, FetchError, PolicyError, WorldError
-from .visibility import visible_html
+from .visibility import visible_page
 
 log = logging.getLogger(__name__)
 
@@ -252,8 +252,7 @@ class PlaywrightFetcher(HttpResolving):
                     await self.page.wait_for_load_state("load", timeout=min(self.settle_s * 1000, self._ms_left(deadline)))
                 except PlaywrightTimeout:
                     pass  # slow subresources only delay the snapshot; the DOM is already there
-            html = await self._html()
-            title = await self.page.title()
+            html, title = await self._html()
             shot = await self._screenshot(deadline) if self.screenshots else None
         except PlaywrightError as e:
             if self._crashed or self._is_crash(e):
@@ -278,12 +277,12 @@ class PlaywrightFetcher(HttpResolving):
         except PlaywrightTimeout:
             return None
 
-    async def _html(self) -> str:
+    async def _html(self) -> tuple[str, str]:
         for attempt in range(2):
             try:
-                return await visible_html(self.page)
+                return await visible_page(self.page)
             except (PlaywrightError, FetchError) as e:
-                # visible_html wraps Playwright's errors in FetchError; judge by the underlying one.
+                # visible_page wraps Playwright's errors in FetchError; judge by the underlying one.
                 cause = e if isinstance(e, PlaywrightError) else e.__cause__
                 if not isinstance(cause, PlaywrightError):
                     raise

@@ -1,11 +1,13 @@
 """One Chromium shared by many environments: ``BrowserPool`` hands out fetchers, one context each.
 
-Each live episode has its own ``BrowserContext``, holding nothing from any other episode: a
-released context is either closed or, when a spare is wanted, scrubbed (cookies, permissions,
-every visited origin's storage, and a new tab) and kept for the next session (``recycle``), which
-spares the CPU the cost of building and warming a new one while another episode is clicking. A
-few are prepared ahead (``prewarm``) and refilled in the background, so acquiring one costs a
-queue pop rather than a context and page start.
+Each episode gets a ``PlaywrightFetcher`` on a brand-new ``BrowserContext`` (closing the context is
+what frees its memory and forgets its cookies); a few are prepared ahead (``prewarm``), so
+acquiring one costs a queue pop rather than a context and page start. Preparing one (a context, a
+tab and a first page load, a few hundred ms of Chromium's CPU) is done where it does not slow a
+live episode: at release, before the next episode starts, when no other session is live, and in
+the background otherwise. (``recycle=True`` instead scrubs a released context, cookies,
+permissions, every visited origin's storage and the tab, and reuses it: cheaper still under
+concurrency, but contexts then live across episodes, so it is off by default.)
 Chromium is launched lazily, sealed off from the network (``chromium.SEALED_ARGS``; the fetcher
 answers every request itself), and relaunched on next use if it died. A fetcher whose browser or
 page crashed asks the pool for a new context and retries once.
@@ -87,7 +89,7 @@ class BrowserPool:
         client: httpx.AsyncClient | None = None,
         headless: bool = True,
         warm_url: str | None = None,
-        recycle: bool = True,
+        recycle: bool = False,
     ):
         self.max_concurrency = max_concurrency or default_concurrency()
         self.prewarm = prewarm
@@ -104,10 +106,6 @@ class BrowserPool:
         # A prewarmed context loads this page once, so its renderer is up before an episode's
         # first click (the first navigation in a fresh context costs several times a later one).
         self.warm_url = warm_url
-        # A released context is scrubbed and kept for the next session instead of being closed:
-        # building a new context and warming it costs hundreds of ms of CPU, and on two cores it
-        # ran exactly when the next episode's first click did (that click's median went from about
-        # 40 ms to 180 ms). Scrubbing takes place at release, off the episode's critical path.
         self.recycle = recycle
         self.recycled = 0  # sessions served by a scrubbed context
         self.launches = 0  # Chromium starts, the first included
@@ -161,7 +159,7 @@ class BrowserPool:
             self._sem.release()
             raise
         self._leased.add(fetcher)
-        if not self._ready:
+        if not self._ready and not self.recycle:  # (recycling: this session's context comes back)
             self._schedule_refill()  # the next acquire would wait: prepare one now
         return fetcher
 
@@ -180,9 +178,15 @@ class BrowserPool:
             await fetcher.close()
         finally:
             self._sem.release()
-        # Refill here rather than on acquire while a spare is left: preparing a context competes
-        # with the episode that just started for Chromium and the two cores.
-        self._schedule_refill()
+        # Refill here rather than on acquire while a spare is left. With no other session live,
+        # the refill is awaited: done in the background it ran exactly when the next episode's
+        # first click did, and on two cores that click's median went from about 60 to 180 ms.
+        if not self._leased and not self._closed and self.prewarm > 0:
+            if self._refill_task is not None and not self._refill_task.done():
+                await self._refill_task
+            await self._refill()
+        else:
+            self._schedule_refill()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[PlaywrightFetcher]:

@@ -86,6 +86,24 @@ async def wait_prewarmed(pool: BrowserPool, n: int) -> None:
     raise AssertionError(f"the pool never prewarmed {n} contexts")
 
 
+async def _second_session_sees_nothing_of_the_first(pool, good):
+    async with pool.session() as first:
+        await first.fetch(f"{good.base}/final")
+        await first.page.evaluate("document.cookie = 'seen=1; path=/'; localStorage.setItem('k', 'v');"
+                                  "sessionStorage.setItem('s', 'v')")
+        page, context = first.page, first.context
+    contexts = []
+    for _ in range(3):
+        async with pool.session() as second:
+            await second.fetch(f"{good.base}/final")
+            assert second.page is not page
+            assert await second.page.evaluate("document.cookie") == ""
+            assert await second.page.evaluate("[localStorage.getItem('k'), sessionStorage.getItem('s')]") \
+                == [None, None]
+            contexts.append(second.context)
+    return context, contexts
+
+
 @pytest.mark.browser
 def test_sessions_get_fresh_contexts_and_prewarmed_acquire_is_cheap(loop, sites, pool):
     good, _ = sites
@@ -97,23 +115,24 @@ def test_sessions_get_fresh_contexts_and_prewarmed_acquire_is_cheap(loop, sites,
         async with pool.session() as first:
             warm_ms = (time.perf_counter() - t0) * 1000
             assert first in ready
-            await first.fetch(f"{good.base}/final")
-            await first.page.evaluate("document.cookie = 'seen=1; path=/'; localStorage.setItem('k', 'v');"
-                                      "sessionStorage.setItem('s', 'v')")
-            page = first.page
-        # The context may be recycled (scrubbed at release), but nothing of the first session survives.
-        for _ in range(3):
-            async with pool.session() as second:
-                await second.fetch(f"{good.base}/final")
-                assert second.page is not page
-                assert await second.page.evaluate("document.cookie") == ""
-                assert await second.page.evaluate("[localStorage.getItem('k'), sessionStorage.getItem('s')]") \
-                    == [None, None]
-        assert pool.recycled >= 1
+        context, later = await _second_session_sees_nothing_of_the_first(pool, good)
+        assert context not in later and len(set(map(id, later))) == 3  # a brand-new context every time
+        assert len(pool._ready) == pool.prewarm  # refilled at release: the next acquire is a pop
         return warm_ms
 
     warm_ms = loop.run_until_complete(go())
     print(f"warm acquire: {warm_ms:.1f} ms")
+
+
+@pytest.mark.browser
+def test_recycled_contexts_are_scrubbed(loop, sites):
+    good, _ = sites
+    recycling = make_pool(good, prewarm=1, recycle=True)
+    try:
+        context, later = loop.run_until_complete(_second_session_sees_nothing_of_the_first(recycling, good))
+        assert recycling.recycled >= 3 and context in later  # the same context, scrubbed between sessions
+    finally:
+        loop.run_until_complete(recycling.close())
 
 
 @pytest.mark.browser

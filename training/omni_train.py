@@ -143,6 +143,10 @@ def _load_trainable_lm(spec: str, config: OmniTrainConfig) -> tuple[Any, Any, st
         base_dir = resolve_model_dir(base_spec)
         base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype="auto")
         lm = PeftModel.from_pretrained(base, str(info.path), is_trainable=True)
+        for adapter in lm.peft_config.values():
+            # The local folder while training: PEFT would otherwise look the spec up on the Hub when
+            # saving. set_adapter_base writes the spec back into the saved adapter.
+            adapter.base_model_name_or_path = str(base_dir)
         return lm, load_tokenizer(info.path, base_dir), base_spec
     base_dir = resolve_model_dir(spec)
     base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype="auto")

@@ -181,10 +181,14 @@ class BrowserPool:
         # Refill here rather than on acquire while a spare is left. With no other session live,
         # the refill is awaited: done in the background it ran exactly when the next episode's
         # first click did, and on two cores that click's median went from about 60 to 180 ms.
-        if not self._leased and not self._closed and self.prewarm > 0:
-            if self._refill_task is not None and not self._refill_task.done():
-                await self._refill_task
-            await self._refill()
+        idle = self._refill_task is None or self._refill_task.done()
+        if not self._leased and not self._closed and self.prewarm > 0 and idle:
+            self._refill_task = asyncio.get_running_loop().create_task(self._refill())
+            try:  # bounded: a Chromium that stalls must not stall the caller's close()
+                await asyncio.wait_for(asyncio.shield(self._refill_task), timeout=self.timeout_s)
+            except TimeoutError:
+                log.warning("preparing the next browser context is taking over %.0f s; it goes on in the "
+                            "background", self.timeout_s)
         else:
             self._schedule_refill()
 

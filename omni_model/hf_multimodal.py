@@ -18,7 +18,7 @@ from typing import Any
 from omni_model.errors import ModelLoadError, PromptTooLongError
 from omni_model.media import Audio, MediaError
 from omni_model.omni import IMAGE_MARK
-from omni_model.policy import Completion, TransformersPolicy, _copy, _TextStreamer
+from omni_model.policy import Completion, TransformersPolicy, _TextStreamer, per_prompt
 
 
 def is_multimodal_dir(folder: Path) -> bool:
@@ -132,8 +132,4 @@ class HFMultimodalPolicy(TransformersPolicy):
         outs = self._generate_rows(rows, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                                    stop=[s for s in (stop or []) if s], seed=seed, logits_processor=logits_processor,
                                    streamer=streamer, extra_inputs=extra_inputs)
-        result = []
-        for i in range(len(prompts)):
-            group = outs[i * reps:(i + 1) * reps]
-            result.append(group if reps == n else [_copy(group[0]) for _ in range(n)])
-        return result
+        return per_prompt(outs, len(prompts), reps, n)

@@ -18,7 +18,7 @@ from typing import Any
 from omni_model.omni import (AUDIO_MARK, IMAGE_MARK, MediaSlots, OmniConfig, OmniModel, pad_mels, prepare_media,
                              read_config, tokenize_with_media)
 from omni_model.errors import PromptTooLongError
-from omni_model.policy import Completion, TransformersPolicy, _TextStreamer, _copy
+from omni_model.policy import Completion, TransformersPolicy, _TextStreamer, per_prompt
 
 TRANSCRIBE_SYSTEM = "Write down the spoken question exactly."
 
@@ -114,11 +114,7 @@ class OmniPolicy(TransformersPolicy):
         outs = self._generate_rows(rows, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                                    stop=[s for s in (stop or []) if s], seed=seed, logits_processor=logits_processor,
                                    streamer=streamer, embed=embed)
-        result = []
-        for i in range(len(prompts)):
-            group = outs[i * reps:(i + 1) * reps]
-            result.append(group if reps == n else [_copy(group[0]) for _ in range(n)])
-        return result
+        return per_prompt(outs, len(prompts), reps, n)
 
     def transcribe(self, audio: Any, *, max_new_tokens: int = 64) -> str:
         """What the model hears in ``audio`` (a WAV path, ``(rate, samples)`` or ``Audio``), greedily decoded."""

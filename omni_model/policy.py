@@ -204,11 +204,7 @@ class TransformersPolicy:
         streamer = _TextStreamer(self.tokenizer, reps, on_text) if on_text is not None else None
         outs = self._generate_rows(rows, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                                    stop=stop, seed=seed, logits_processor=logits_processor, streamer=streamer)
-        result = []
-        for i in range(len(prompts)):
-            group = outs[i * reps:(i + 1) * reps]
-            result.append(group if reps == n else [_copy(group[0]) for _ in range(n)])
-        return result
+        return per_prompt(outs, len(prompts), reps, n)
 
     def _generate_rows(
         self, rows: list[list[int]], *, temperature: float, top_p: float, max_new_tokens: int,
@@ -276,6 +272,15 @@ class TransformersPolicy:
         else:
             reason = "eos" if hit_eos else "length"
         return Completion(text=text, token_logprobs=logprobs[:end], finish_reason=reason, tokens=end)
+
+
+def per_prompt(outs: list[Completion], prompts: int, reps: int, n: int) -> list[list[Completion]]:
+    """Rows back to n completions per prompt; greedy rows (reps=1) are copied n times."""
+    result = []
+    for i in range(prompts):
+        group = outs[i * reps:(i + 1) * reps]
+        result.append(group if reps == n else [_copy(group[0]) for _ in range(n)])
+    return result
 
 
 def _copy(c: Completion) -> Completion:

@@ -87,7 +87,8 @@ class Agent:
     def _need_media(self, what: str) -> None:
         if not getattr(self.policy, "accepts_media", False):
             raise ValueError(f"the policy {getattr(self.policy, 'spec', '?')} reads text only and cannot take {what}; "
-                             "use an omni checkpoint (webqa train omni, or the shipped omni_model/adapters/omni)")
+                             "use an omni checkpoint: --policy DIR, or build the default one with "
+                             "`webqa train omni --out ~/.cache/webqa/omni` (see the README)")
 
     def hear(self, audio: Any) -> str:
         """The question spoken in ``audio``, as the policy writes it down."""

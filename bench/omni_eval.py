@@ -1,6 +1,6 @@
 """What the omni checkpoint hears and sees, against its text-only baselines, plus its CPU throughput.
 
-    python bench/omni_eval.py --omni omni_model/adapters/omni --speech runs/speech_eval \\
+    python bench/omni_eval.py --omni ~/.cache/webqa/omni --speech runs/speech_eval \\
         --heldout runs/omni/ckpt/heldout_demos.jsonl [--control runs/omni/text_only] [--limit 50]
 
 - Speech: each spoken question (``webqa demos speech``) is written down by the omni model

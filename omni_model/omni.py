@@ -53,7 +53,6 @@ class OmniConfig:
     audio_layers: int = 4  # only for "scratch"
     audio_pool: int = 4  # encoder frames (50/s) averaged into one LM position: 12.5 tokens/s
     train_audio_encoder: bool = True
-    extra: dict = field(default_factory=dict)
 
     @property
     def image_tokens(self) -> int:

@@ -4,6 +4,9 @@
 embedded SmolLM2-135M) and ``adapters/reward`` (the reward-model LoRA and its scalar head). Each
 adapter names its base by spec (``smollm2-135m``), so it loads on any machine after the set-up.
 A checkout without them (say, mid-retraining) falls back to the embedded base model.
+
+The omni checkpoint (its encoders alone are 5 MB, so it is not in the repository) is looked for
+in ``$WEBQA_HOME/omni``, where the README's ``webqa train omni --out`` puts it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from omni_model.spec import DEFAULT_POLICY
 ADAPTERS = Path(__file__).resolve().parent / "adapters"
 POLICY_ADAPTER = ADAPTERS / "policy"
 REWARD_ADAPTER = ADAPTERS / "reward"
-OMNI_CHECKPOINT = ADAPTERS / "omni"
+def omni_checkpoint() -> Path:
+    """Where the default omni checkpoint lives: ``$WEBQA_HOME/omni`` (``~/.cache/webqa/omni``)."""
+    from browser_env.paths import webqa_home
+
+    return webqa_home() / "omni"
 
 
 def _present(folder: Path) -> bool:
@@ -33,5 +40,6 @@ def default_reward_model_spec() -> str:
 
 
 def default_omni_spec() -> str:
-    """The shipped omni checkpoint (hears and sees) when present, else the shipped text policy."""
-    return str(OMNI_CHECKPOINT) if (OMNI_CHECKPOINT / "omni_config.json").is_file() else default_policy_spec()
+    """The omni checkpoint (hears and sees) when one was built, else the shipped text policy."""
+    folder = omni_checkpoint()
+    return str(folder) if (folder / "omni_config.json").is_file() else default_policy_spec()

@@ -139,12 +139,20 @@ class BCResult:
 
 
 def set_adapter_base(folder: Path, base_spec: str) -> None:
-    """Point a saved adapter at the base *spec*, not at this machine's cache path."""
+    """Point a saved adapter at the base *spec*, not at this machine's cache path, and store its
+    weights in fp16: half the size on disk (PEFT casts them back to the model's dtype on load)."""
     config_path = folder / "adapter_config.json"
     if config_path.is_file():
         cfg = json.loads(config_path.read_text())
         cfg["base_model_name_or_path"] = base_spec
         config_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+    weights = folder / "adapter_model.safetensors"
+    if weights.is_file():
+        from safetensors.torch import load_file, save_file
+
+        state = load_file(str(weights))
+        save_file({k: v.half().contiguous() if v.is_floating_point() else v for k, v in state.items()},
+                  str(weights), metadata={"format": "pt"})
 
 
 # What trainer.save_model writes beside an adapter: its arguments (a pickle), the tokenizer and

@@ -85,8 +85,10 @@ def _one_demo(demo: Demo, source: Path, tokenizer: Any, max_tokens: int, image_t
     rows: list[dict] = []
     for step in demo.steps:
         shot = step.screenshot if screenshots and step.observation_parts is not None else None
-        if shot is not None and not Path(_resolve(shot, source)).is_file():
-            shot = None  # a screenshot file that went missing: train on the text alone
+        if shot is not None:
+            shot = _resolve(shot, source)
+            if not Path(shot).is_file():
+                shot = None  # a screenshot file that went missing: train on the text alone
         header = prompts.media_header(screenshot=shot is not None)
         budget = max_tokens - (image_tokens if shot else 0)
         if step.observation_parts is not None:
@@ -96,7 +98,7 @@ def _one_demo(demo: Demo, source: Path, tokenizer: Any, max_tokens: int, image_t
             prompt = prompts.browsing_prompt_from_text(step.observation, tokenizer=tokenizer, max_tokens=max_tokens)
         row: dict[str, Any] = {"prompt": prompt, "completion": prompts.browsing_completion(step.command)}
         if shot is not None:
-            row["images"] = [_resolve(shot, source)]
+            row["images"] = [shot]
         rows.append(row)
     if demo.answer.strip() and demo.quotes:
         rows.append(demo_to_rows(replace(demo, steps=[]), tokenizer=tokenizer, max_tokens=max_tokens)[-1])

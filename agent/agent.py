@@ -16,11 +16,12 @@ an ``EnvConfig`` (or ``None``) and returning a fresh ``BrowserEnv`` — tests pa
 environments this way. A question whose episodes all fail is answered with status ``failed``
 and its reason; the other questions go on.
 
-Pictures and speech need a policy that sees and hears (``accepts_media``: an omni checkpoint).
-``ask(image=...)`` shows the asker's picture in every browsing and answer prompt;
-``ask(audio=...)`` first has the same network write down the spoken question
-(``policy.transcribe``), and that text then drives the pages, the answer and the reward model,
-which read text. ``Result.stats["heard"]`` keeps what it heard.
+Pictures need a policy that sees (``accepts_media``: an omni checkpoint). ``ask(image=...)``
+shows the asker's picture in every browsing and answer prompt. ``ask(audio=...)`` first writes
+down the spoken question, with the policy's own ``transcribe`` when it hears (an omni checkpoint)
+and otherwise with the embedded Whisper tiny.en, so any policy takes spoken questions; that text
+then drives the pages, the answer and the reward model, which read text.
+``Result.stats["heard"]`` keeps what it heard.
 """
 
 from __future__ import annotations
@@ -91,9 +92,13 @@ class Agent:
                              "`webqa train omni --out ~/.cache/webqa/omni` (see the README)")
 
     def hear(self, audio: Any) -> str:
-        """The question spoken in ``audio``, as the policy writes it down."""
-        self._need_media("speech")
-        heard = self.policy.transcribe(audio).strip()
+        """The question spoken in ``audio``, as the policy (or, for a text policy, Whisper) writes it down."""
+        transcribe = getattr(self.policy, "transcribe", None)
+        if transcribe is None:
+            from omni_model.whisper import default_transcriber
+
+            transcribe = default_transcriber().transcribe
+        heard = transcribe(audio).strip()
         if not heard:
             raise ValueError("nothing was heard in the audio: the model wrote an empty transcript")
         return heard

@@ -3,8 +3,9 @@
     python bench/omni_eval.py --omni ~/.cache/webqa/omni --speech runs/speech_eval \\
         --heldout runs/omni/ckpt/heldout_demos.jsonl [--control runs/omni/text_only] [--limit 50]
 
-- Speech: each spoken question (``webqa demos speech``) is written down by the omni model
-  (``transcribe``); the first browsing command is then decoded (greedy, under the agent's command
+- Speech: each spoken question (``webqa demos speech``) is written down twice: by Whisper's own
+  decoder (``hearing="whisper"``, the default) and by the language model from the projected
+  features (``hearing="lm"``); the first browsing command is then decoded (greedy, under the agent's command
   grammar) from the heard text and from the typed text. Reports the share of questions whose
   first command is the same (the baseline is the typed question itself) and the word error rate.
 - Screenshots: greedy next-command accuracy (free decoding, as ``training.bc.next_command_accuracy``)
@@ -41,6 +42,18 @@ def word_errors(ref: str, hyp: str) -> tuple[int, int]:
     return prev[-1], len(r)
 
 
+def word_f1(a: str, b: str) -> float:
+    """Word-overlap F1 of two commands (1.0 when both are empty): how close, not only whether equal."""
+    import re
+    from collections import Counter
+
+    x, y = Counter(re.findall(r"[a-z0-9']+", a.lower())), Counter(re.findall(r"[a-z0-9']+", b.lower()))
+    common = sum((x & y).values())
+    if not x and not y:
+        return 1.0
+    return 0.0 if not common else 2 * common / (sum(x.values()) + sum(y.values()))
+
+
 def first_commands(policy, questions: list[str]) -> list[str]:
     from browser_env.grammar import END_COMMANDS
     from browser_env.observation import Observation
@@ -60,12 +73,13 @@ def first_commands(policy, questions: list[str]) -> list[str]:
     return out
 
 
-def speech(policy, manifest: str, limit: int) -> dict:
+def speech(policy, manifest: str, limit: int, hearing: str) -> dict:
     from training.speech import read_manifest
 
     rows = read_manifest(manifest, errors=[])[:limit]
+    write_down = policy.transcribe_with_lm if hearing == "lm" else policy.whisper.transcribe
     t = time.perf_counter()
-    heard = [policy.transcribe(r["audio"]) for r in rows]
+    heard = [write_down(r["audio"]) for r in rows]
     secs = time.perf_counter() - t
     typed = [r["question"] for r in rows]
     a, b = first_commands(policy, typed), first_commands(policy, [h or "?" for h in heard])
@@ -73,6 +87,7 @@ def speech(policy, manifest: str, limit: int) -> dict:
     for q, h, x, y in list(zip(typed, heard, a, b))[:5]:
         print(f"  typed: {q[:70]!r}\n  heard: {h[:70]!r}\n    {x!r} | {y!r}", flush=True)
     return {"spoken": len(rows), "same_first_command": sum(x == y for x, y in zip(a, b)) / len(rows),
+            "first_command_f1": statistics.mean(word_f1(x, y) for x, y in zip(a, b)),
             "wer": sum(e for e, _ in errs) / max(1, sum(n for _, n in errs)),
             "transcribe_s": secs / len(rows)}
 
@@ -164,7 +179,12 @@ def main() -> int:
     ap.add_argument("--control", default=None, help="the same training without screenshots (an omni checkpoint)")
     ap.add_argument("--limit", type=int, default=50)
     ap.add_argument("--max-length", type=int, default=1024)
+    ap.add_argument("--shot-limit", type=int, default=50, help="held-out steps with a screenshot to score")
+    ap.add_argument("--parts", default="speech,speech-lm,shots,throughput",
+                    help="comma-separated: speech (heard by Whisper's decoder), speech-lm (heard by the LM), "
+                         "shots, throughput")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
 
     from omni_model import load_policy
     from training.speech import read_manifest
@@ -172,13 +192,16 @@ def main() -> int:
     keys: dict[str, object] = {}
     with PeakRSS() as mem:
         policy = load_policy(args.omni)
-        s = speech(policy, args.speech, args.limit)
-        print(f"speech: {s}", flush=True)
-        keys.update({f"speech_{k}": v for k, v in s.items()})
+        for hearing in [h for h, part in (("whisper", "speech"), ("lm", "speech-lm")) if part in parts]:
+            s = speech(policy, args.speech, args.limit, hearing)
+            print(f"speech, heard by {hearing}: {s}", flush=True)
+            keys.update({f"speech_{hearing}_{k}": v for k, v in s.items()})
+        if "shots" not in parts:
+            args.control = None
         with_shots = screenshot_rows(args.heldout, policy.tokenizer, policy.config.image_tokens, True, args.max_length)
         without = screenshot_rows(args.heldout, policy.tokenizer, policy.config.image_tokens, False, args.max_length)
-        keep = [i for i, r in enumerate(with_shots) if r.get("images")][: args.limit]
-        for label, rows in (("shots", with_shots), ("noshots", without)):
+        keep = [i for i, r in enumerate(with_shots) if r.get("images")][: args.shot_limit]
+        for label, rows in (("shots", with_shots), ("noshots", without)) if "shots" in parts else ():
             acc = command_accuracy(policy, rows, keep)
             print(f"next command on {acc['steps']} held-out steps that have a screenshot, {label}: {acc}", flush=True)
             keys.update({f"{label}_{k}": v for k, v in acc.items() if k != "steps"})
@@ -189,9 +212,10 @@ def main() -> int:
             print(f"control (trained without screenshots), text only: {acc}", flush=True)
             keys.update({f"control_{k}": v for k, v in acc.items() if k != "steps"})
             del control
-        t = throughput(policy, with_shots, read_manifest(args.speech, errors=[]))
-        print(f"throughput: {t}", flush=True)
-        keys.update(t)
+        if "throughput" in parts:
+            t = throughput(policy, with_shots, read_manifest(args.speech, errors=[]))
+            print(f"throughput: {t}", flush=True)
+            keys.update(t)
     keys["baseline"] = "typed_question+text_only"
     keys["peak_rss_mb"] = mem.peak_bytes / 2**20
     print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in keys.items()))

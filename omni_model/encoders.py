@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import re
 import struct
 from pathlib import Path
 
@@ -69,6 +70,14 @@ def read_ct2_variables(path: Path, prefix: str = "") -> dict[str, torch.Tensor]:
             return out
     except OSError as e:
         raise ModelLoadError(f"could not read {path}: {e}") from e
+
+
+def count_layers(variables: dict[str, torch.Tensor], part: str) -> int:
+    """How many ``<part>/layer_<i>/`` blocks a CTranslate2 model holds."""
+    found = {int(m.group(1)) for k in variables if (m := re.match(rf"{part}/layer_(\d+)/", k))}
+    if not found:
+        raise ValueError(f"no {part} layers")
+    return 1 + max(found)
 
 
 class _Block(nn.Module):
@@ -141,8 +150,7 @@ def load_ct2_encoder(model_dir: Path) -> WhisperEncoder:
     try:
         dim = v["encoder/conv1/weight"].shape[0]
         n_mels = v["encoder/conv1/weight"].shape[1]
-        layers = 1 + max(int(k.split("/")[1][len("layer_"):]) for k in v if k.startswith("encoder/layer_")
-                         and k.split("/")[1][len("layer_"):].isdigit())
+        layers = count_layers(v, "encoder")
         heads = int(v["encoder/num_heads"].item()) if "encoder/num_heads" in v else dim // 64
         enc = WhisperEncoder(n_mels, dim, layers, heads, v["encoder/position_encodings/encodings"].shape[0])
         state = {"conv1.weight": "conv1/weight", "conv1.bias": "conv1/bias", "conv2.weight": "conv2/weight",

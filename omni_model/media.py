@@ -45,6 +45,8 @@ class Audio:
 
     mel: Any
     source: str = "<audio>"
+    window: Any = None  # the features of the whole 30 s window (clip, then silence), for Whisper's decoder
+    samples: Any = None  # the 16 kHz samples, for models that compute their own features (Qwen2.5-Omni: 128 mels)
 
     @property
     def seconds(self) -> float:
@@ -110,7 +112,8 @@ def log_mel(samples: np.ndarray, source: str = "<audio>") -> Audio:
         _extractor = WhisperFeatureExtractor()  # Whisper's defaults: 80 mels, 16 kHz, 30 s window
     feats = _extractor(samples, sampling_rate=SAMPLE_RATE, return_tensors="np")["input_features"][0]
     frames = max(2, int(np.ceil(len(samples) / HOP)))
-    return Audio(torch.from_numpy(np.ascontiguousarray(feats[:, :frames])).float(), source)
+    full = torch.from_numpy(np.ascontiguousarray(feats)).float()
+    return Audio(full[:, :frames].clone(), source, window=full, samples=samples)
 
 
 def load_audio(item: Any) -> Audio:

@@ -53,6 +53,18 @@ class OmniConfig:
     audio_layers: int = 4  # only for "scratch"
     audio_pool: int = 4  # encoder frames (50/s) averaged into one LM position: 12.5 tokens/s
     train_audio_encoder: bool = True
+    # Who writes down speech: "whisper" (Whisper's own decoder over the same encoder; pretrained,
+    # so it hears from the start) or "lm" (the language model, from the projected features, which
+    # needs long alignment training). A "scratch" audio encoder has no decoder and always uses "lm".
+    hearing: str = "whisper"
+
+    def __post_init__(self) -> None:
+        if self.hearing not in ("whisper", "lm"):
+            raise ValueError(f"hearing must be 'whisper' or 'lm', not {self.hearing!r}")
+
+    @property
+    def hears_with_whisper(self) -> bool:
+        return self.hearing == "whisper" and self.audio_encoder != "scratch"
 
     @property
     def image_tokens(self) -> int:
@@ -60,6 +72,13 @@ class OmniConfig:
 
     def audio_tokens(self, mel_frames: int) -> int:
         return max(1, -(-WhisperEncoder.output_length(mel_frames) // self.audio_pool))
+
+
+def whisper_folder(config: OmniConfig) -> Path:
+    """The CTranslate2 Whisper folder a pretrained audio encoder (and its decoder) comes from."""
+    from omni_model.media import whisper_dir
+
+    return whisper_dir() if config.audio_encoder == "whisper-tiny.en" else Path(config.audio_encoder)
 
 
 def build_encoders(config: OmniConfig, lm_dim: int) -> nn.ModuleDict:
@@ -71,10 +90,7 @@ def build_encoders(config: OmniConfig, lm_dim: int) -> nn.ModuleDict:
     if config.audio_encoder == "scratch":
         audio = WhisperEncoder(80, config.audio_dim, config.audio_layers, max(1, config.audio_dim // 64))
     else:
-        from omni_model.media import whisper_dir
-
-        folder = whisper_dir() if config.audio_encoder == "whisper-tiny.en" else Path(config.audio_encoder)
-        audio = load_ct2_encoder(folder)
+        audio = load_ct2_encoder(whisper_folder(config))
     audio.requires_grad_(config.train_audio_encoder)
     return nn.ModuleDict({"image": image, "image_proj": Projector(image.dim, lm_dim),
                           "audio": audio, "audio_proj": Projector(audio.dim, lm_dim)})

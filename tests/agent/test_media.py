@@ -1,7 +1,10 @@
 """Pictures and speech through the agent: a policy that sees gets the picture in every prompt, a spoken
-question is written down first, and a policy that reads text only refuses both clearly."""
+question is written down first (by the policy when it hears, else by the embedded Whisper), and a
+policy that reads text only refuses pictures clearly."""
 
 import asyncio
+import re
+import shutil
 from dataclasses import dataclass
 
 import pytest
@@ -64,12 +67,27 @@ def test_a_spoken_question_is_written_down_then_answered(tmp_path):
     assert all(m is None for _, m in policy.media_calls)  # no picture: plain text prompts
 
 
-def test_a_text_only_policy_says_it_cannot_hear_or_see(tmp_path):
+def test_a_text_only_policy_cannot_see(tmp_path):
     agent = Agent(ScriptedPolicy(6), None, env_factory(), AgentConfig(max_actions=6))
-    with pytest.raises(ValueError, match="reads text only and cannot take speech"):
-        asyncio.run(agent.ask(audio="q.wav"))
-    with pytest.raises(ValueError, match="cannot take pictures"):
+    with pytest.raises(ValueError, match="reads text only and cannot take pictures"):
         asyncio.run(agent.ask("Why is the sky blue?", image=write_png(tmp_path / "p.png")))
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt install espeak-ng)")
+def test_a_text_only_policy_hears_through_the_embedded_whisper(tmp_path):
+    from omni_model.media import synthesize_speech
+
+    class AnyQuestion(ScriptedPolicy):  # browses the sky script whatever it was told it heard
+        def _command(self, prompt):
+            return super()._command(re.sub(r"♦Question\n.*\n", "♦Question\nWhy is the sky blue?\n", prompt))
+
+    policy = AnyQuestion(6)
+    assert not hasattr(policy, "transcribe")
+    wav = synthesize_speech("Why is the sky blue?", tmp_path / "q.wav", words_per_minute=130)
+    result = asyncio.run(Agent(policy, None, env_factory(), AgentConfig(max_actions=6)).ask(audio=wav))
+    heard = result.stats["heard"].lower()
+    assert "sky" in heard and "blue" in heard and result.question == result.stats["heard"]
+    assert result.status == "answered"
 
 
 def test_nothing_heard_is_a_clear_error():

@@ -184,3 +184,38 @@ def test_ask_and_read_the_cited_answer(chromium_page, web_runtime):
         page.close()
     finally:
         app.close()
+
+
+def test_ask_aloud_with_an_uploaded_recording_and_hear_the_answer(tmp_path, chromium_page, web_runtime):
+    """A text-only policy behind the demo: Whisper writes the spoken question down, the agent
+    answers it, and espeak-ng reads the answer back into the page's audio player."""
+    import shutil
+
+    from omni_model.media import synthesize_speech
+    from ui.ask_app import AskBackend, build_ask_app
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt install espeak-ng)")
+    wav = synthesize_speech("Why is the sky blue?", tmp_path / "question.wav", words_per_minute=130)
+    app = build_ask_app(AskBackend(QuotingPolicy(), None, web_runtime))
+    url = serve(app)
+    try:
+        page = chromium_page.new_page()
+        page.goto(url)
+        assert not page.locator("#picture").is_visible()  # a text-only policy: no picture input
+        page.locator("#spoken button[aria-label='Upload file']").click()
+        page.locator("#spoken input[type=file]").set_input_files(str(wav))
+        page.wait_for_selector("#spoken [data-testid=download-link]", timeout=30000)  # uploaded
+        page.locator("#read-aloud input[type=checkbox]").check()
+        page.locator("#ask").click()
+        _wait_status(page, "Answered")
+        status = page.locator("#status").inner_text()
+        assert re.search(r"Heard: .*sky.*blue", status, re.I), status
+        assert "so the sky looks blue" in page.locator("#answer").inner_text()
+        page.wait_for_selector("#voice [data-testid=download-link]", timeout=30000)
+        src = page.locator("#voice [data-testid=download-link]").first.get_attribute("href")
+        assert src.endswith(".wav") and "webqa-answer-" in src  # the answer read aloud, served by the app
+        _shot(page, "ask-aloud")
+        page.close()
+    finally:
+        app.close()

@@ -36,7 +36,8 @@ def test_page_window_and_plain_answer():
     assert answer_html("No sources.", []) == '<div class="answer">No sources.</div>'
 
 
-def test_the_demo_offers_speech_pictures_and_reading_aloud_to_a_policy_that_hears():
+def test_the_demo_hears_with_any_policy_and_offers_pictures_to_one_that_sees():
+    from tests.agent.test_agent import ScriptedPolicy
     from tests.agent.test_media import SeeingPolicy
     from ui.ask_app import AskBackend, build_ask_app
 
@@ -46,11 +47,10 @@ def test_the_demo_offers_speech_pictures_and_reading_aloud_to_a_policy_that_hear
 
     seeing = visible(build_ask_app(AskBackend(SeeingPolicy(4), None, None)))
     assert seeing["spoken"] is not False and seeing["picture"] is not False and seeing["voice"] is not False
-    from tests.agent.test_agent import ScriptedPolicy
-
-    text_only = build_ask_app(AskBackend(ScriptedPolicy(4), None, None))
-    assert AskBackend(ScriptedPolicy(4), None, None).hears_and_sees is False
-    assert "spoken" in visible(text_only)  # present, hidden: a text-only policy cannot hear
+    text_only = visible(build_ask_app(AskBackend(ScriptedPolicy(4), None, None)))
+    assert AskBackend(ScriptedPolicy(4), None, None).sees is False
+    assert text_only["spoken"] is not False and text_only["voice"] is not False  # Whisper hears for it
+    assert text_only["picture"] is False  # present, hidden: a text-only policy cannot see
 
 
 def test_answers_are_read_aloud_without_citation_marks(tmp_path):

@@ -78,7 +78,10 @@ def load_policy(spec: str = DEFAULT_POLICY, *, device: str | None = None, dtype:
         return OmniPolicy.from_dir(info.path, device=device, dtype=dtype)
     if info.kind == "hf_dir":
         from omni_model.hf_multimodal import HFMultimodalPolicy, is_multimodal_dir
+        from omni_model.hf_omni import HFOmniPolicy, is_omni_dir
 
+        if is_omni_dir(info.path):
+            return HFOmniPolicy.from_dir(info.path, device=device, dtype=dtype)
         if is_multimodal_dir(info.path):
             return HFMultimodalPolicy.from_dir(info.path, device=device, dtype=dtype)
     return TransformersPolicy.from_spec(spec, device=device, dtype=dtype)

@@ -42,6 +42,13 @@ def word_errors(ref: str, hyp: str) -> tuple[int, int]:
     return prev[-1], len(r)
 
 
+def restyle(question: str) -> str:
+    """A question as a transcriber writes it: a capital first letter and a final question mark."""
+    q = question.strip()
+    q = q[:1].upper() + q[1:]
+    return q if q.endswith(("?", ".", "!")) else q + "?"
+
+
 def word_f1(a: str, b: str) -> float:
     """Word-overlap F1 of two commands (1.0 when both are empty): how close, not only whether equal."""
     import re
@@ -84,10 +91,14 @@ def speech(policy, manifest: str, limit: int, hearing: str) -> dict:
     typed = [r["question"] for r in rows]
     a, b = first_commands(policy, typed), first_commands(policy, [h or "?" for h in heard])
     errs = [word_errors(q, h) for q, h in zip(typed, heard)]
+    # A control for the policy's own brittleness: the typed question with only its capital and
+    # final mark changed, as Whisper writes them, is what a perfect transcript would look like.
+    restyled = first_commands(policy, [restyle(q) for q in typed])
     for q, h, x, y in list(zip(typed, heard, a, b))[:5]:
         print(f"  typed: {q[:70]!r}\n  heard: {h[:70]!r}\n    {x!r} | {y!r}", flush=True)
     return {"spoken": len(rows), "same_first_command": sum(x == y for x, y in zip(a, b)) / len(rows),
             "first_command_f1": statistics.mean(word_f1(x, y) for x, y in zip(a, b)),
+            "restyled_same_first_command": sum(x == y for x, y in zip(a, restyled)) / len(rows),
             "wer": sum(e for e, _ in errs) / max(1, sum(n for _, n in errs)),
             "transcribe_s": secs / len(rows)}
 

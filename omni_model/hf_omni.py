@@ -24,7 +24,7 @@ import numpy as np
 
 from omni_model.errors import ModelLoadError
 from omni_model.hf_multimodal import PROCESSOR_FILES, HFMultimodalPolicy, _pil, media_placeholder
-from omni_model.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, Audio, MediaError, read_wav, resample
+from omni_model.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, Audio, MediaError, load_samples
 from omni_model.omni import AUDIO_MARK, IMAGE_MARK
 
 TRANSCRIBE_REQUEST = "Write down exactly what is said in this recording, and nothing else."
@@ -45,17 +45,8 @@ def speech_samples(item: Any) -> np.ndarray:
             raise MediaError(f"{item.source}: this clip has only log-mel features, and this model computes its own "
                              "from the samples; give the WAV path or (rate, samples) instead")
         samples, source = np.asarray(item.samples, dtype=np.float32).reshape(-1), item.source
-    elif isinstance(item, tuple) and len(item) == 2:
-        rate, raw = item if np.isscalar(item[0]) else item[::-1]
-        raw = np.asarray(raw)
-        if raw.dtype.kind == "i":
-            raw = raw.astype(np.float32) / np.iinfo(raw.dtype).max
-        if raw.ndim > 1:  # a microphone's channels
-            raw = raw.mean(axis=1)
-        samples, source = resample(raw.astype(np.float32), int(rate)), "<microphone>"
-    elif isinstance(item, (str, Path)):
-        raw, rate = read_wav(item)
-        samples, source = resample(raw, rate), str(item)
+    elif isinstance(item, (tuple, str, Path)):
+        samples, source = load_samples(item)
     else:
         raise MediaError(f"a {type(item).__name__} is not audio; give a WAV path, (rate, samples) or an Audio")
     if samples.size == 0:

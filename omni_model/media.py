@@ -120,6 +120,12 @@ def load_audio(item: Any) -> Audio:
     """An ``Audio`` from a WAV path, an ``Audio``, or a ``(samples, rate)`` pair (e.g. from a microphone)."""
     if isinstance(item, Audio):
         return item
+    return log_mel(*load_samples(item))
+
+
+def load_samples(item: Any) -> tuple[np.ndarray, str]:
+    """16 kHz mono float32 samples and a name for a WAV path or a ``(rate, samples)`` pair in either
+    order (a microphone's: integer PCM, maybe several channels)."""
     if isinstance(item, tuple) and len(item) == 2:
         rate, samples = (item if np.isscalar(item[0]) else item[::-1])
         samples = np.asarray(samples)
@@ -127,9 +133,9 @@ def load_audio(item: Any) -> Audio:
             samples = samples.astype(np.float32) / np.iinfo(samples.dtype).max
         if samples.ndim > 1:
             samples = samples.mean(axis=1)
-        return log_mel(resample(samples.astype(np.float32), int(rate)), "<microphone>")
+        return resample(samples.astype(np.float32), int(rate)), "<microphone>"
     samples, rate = read_wav(item)
-    return log_mel(resample(samples, rate), str(item))
+    return resample(samples, rate), str(item)
 
 
 def load_image(item: Any, size: int = 224) -> Image:

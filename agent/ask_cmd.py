@@ -66,6 +66,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--audio", metavar="FILE.wav", help="the question, spoken (a PCM WAV file)")
     p.add_argument("--image", metavar="FILE", help="a picture that goes with the question (PNG, JPEG, ...)")
     p.add_argument("--speak", metavar="FILE.wav", help="also read the answer aloud into this WAV file (espeak-ng)")
+    p.add_argument("--hearing", choices=["whisper", "lm"], default=None,
+                   help="who writes a spoken question down: whisper (Whisper tiny.en's decoder; the default, "
+                        "and the only choice for a text-only policy) or lm (an omni checkpoint's language "
+                        "model, from its projected audio features)")
     p.add_argument("--index", metavar="DIR", help="index folder from `webqa index build` (default: the "
                                                       "wiki-vital mini-web built by the set-up)")
     p.add_argument("--search", nargs="+", metavar="BACKEND", help="search backends tried in order: local, "
@@ -196,6 +200,16 @@ def main(args: argparse.Namespace) -> int:
     except OmniModelError as e:
         print(f"webqa ask: could not load a model: {e}", file=sys.stderr)
         return 1
+    if args.hearing:
+        omni_config = getattr(policy, "config", None)
+        if not hasattr(omni_config, "hearing"):
+            if args.hearing == "lm":
+                print(f"webqa ask: --hearing lm needs an omni checkpoint; "
+                      f"{getattr(policy, 'spec', type(policy).__name__)} has no audio encoder",
+                      file=sys.stderr)
+                return 2
+        else:
+            omni_config.hearing = args.hearing
     try:
         result = asyncio.run(_run(args, policy, reward_model, config))
     except BadInput as e:

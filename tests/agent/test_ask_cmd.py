@@ -121,3 +121,12 @@ def test_end_to_end_real_model_and_index(capsys):
     if out["status"] == "answered":
         assert out["candidates"] and all(r["url"] for r in out["references"])
     assert time.perf_counter() - t0 < 300
+
+
+def test_hearing_by_the_lm_needs_an_omni_checkpoint(fakes, tmp_path, capsys):
+    wav = tmp_path / "q.wav"
+    from tests.omni_model.test_omni import write_wav
+
+    write_wav(wav)
+    assert ask_cmd.main(parse(["--audio", str(wav), "--hearing", "lm"])) == 2
+    assert "--hearing lm needs an omni checkpoint" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Loading a tokenizer from model folders, shared by the policy and the reward model.
+"""Loading a tokenizer from model folders and merging a PEFT adapter, shared by the policy and the reward model.
 
 Both load a tokenizer the same way: from the first of several folders (an adapter folder,
 then its base) that holds tokenizer files, and raise ``ModelLoadError`` naming every folder
@@ -27,3 +27,15 @@ def load_tokenizer(*folders: Path) -> Any:
             errors.append(f"{folder}: {type(e).__name__}: {e}")
     raise ModelLoadError("no loadable tokenizer in " + ", ".join(map(str, folders))
                          + ("; " + "; ".join(errors) if errors else ""))
+
+
+def apply_adapter(base: Any, adapter_dir: Path) -> Any:
+    """``base`` with the PEFT adapter of ``adapter_dir`` merged in (the runtime never trains it)."""
+    import warnings
+
+    from peft import PeftModel
+
+    with warnings.catch_warnings():
+        # PEFT 0.x still asks transformers 5 for a deprecated attribute; the user can do nothing about it.
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from omni_model.errors import ModelLoadError, PromptTooLongError
+from omni_model.loading import apply_adapter
 from omni_model.loading import load_tokenizer as _load_tokenizer
 from omni_model.spec import DEFAULT_POLICY, parse_spec, resolve_model_dir
 
@@ -137,8 +138,6 @@ class TransformersPolicy:
     def _load_peft(adapter_dir: Path, torch_dtype: Any, attn: str) -> tuple[Any, Any]:
         import json
 
-        from peft import PeftModel
-
         try:
             base_spec = json.loads((adapter_dir / "adapter_config.json").read_text())["base_model_name_or_path"]
         except (OSError, ValueError, KeyError) as e:
@@ -149,7 +148,7 @@ class TransformersPolicy:
         base = _load_model(base_dir, torch_dtype, attn)
         try:
             # Merged: the policy is an inference runtime, and merged LoRA costs nothing per token.
-            model = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+            model = apply_adapter(base, adapter_dir)
         except Exception as e:
             raise ModelLoadError(f"could not apply adapter {adapter_dir} to {base_spec}: {type(e).__name__}: {e}") from e
         return model, _load_tokenizer(adapter_dir, base_dir)

@@ -25,6 +25,7 @@ import torch
 
 from browser_env.observation import Quote
 from omni_model.errors import ModelLoadError, UnknownSpecError
+from omni_model.loading import apply_adapter
 from omni_model.loading import load_tokenizer as _load_tokenizer
 from omni_model.prompts import reward_text
 from omni_model.spec import parse_spec, resolve_model_dir
@@ -112,8 +113,6 @@ def _load_classifier(folder: Path, torch_dtype: Any) -> Any:
 
 
 def _load_adapter(adapter_dir: Path, torch_dtype: Any) -> tuple[Any, Any]:
-    from peft import PeftModel
-
     try:
         base_spec = json.loads((adapter_dir / "adapter_config.json").read_text())["base_model_name_or_path"]
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -123,7 +122,7 @@ def _load_adapter(adapter_dir: Path, torch_dtype: Any) -> tuple[Any, Any]:
     base_dir = resolve_model_dir(base_spec)
     base = _load_classifier(base_dir, torch_dtype)
     try:
-        model = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+        model = apply_adapter(base, adapter_dir)
     except Exception as e:
         raise ModelLoadError(f"could not apply adapter {adapter_dir} to {base_spec}: {type(e).__name__}: {e}") from e
     return model, _load_tokenizer(adapter_dir, base_dir)

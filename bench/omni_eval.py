@@ -117,6 +117,7 @@ def command_accuracy(policy, rows: list[dict], keep: list[int]) -> dict:
     from omni_model.prompts import BROWSING_STOP
 
     exact = kind = valid = 0
+    hits: list[bool] = []  # per step, exact or not: for the paired comparison
     rows = [rows[i] for i in keep]
     for i in range(0, len(rows), 4):
         chunk = rows[i:i + 4]
@@ -129,12 +130,25 @@ def command_accuracy(policy, rows: list[dict], keep: list[int]) -> dict:
             try:
                 got = parse(o[0].text.strip())
             except ParseError:
+                hits.append(False)
                 continue
             valid += 1
             kind += got.name == want.name
             exact += got.text == want.text
+            hits.append(got.text == want.text)
     n = max(1, len(rows))
-    return {"steps": len(rows), "valid": valid / n, "kind": kind / n, "exact": exact / n}
+    return {"steps": len(rows), "valid": valid / n, "kind": kind / n, "exact": exact / n, "hits": hits}
+
+
+def sign_test(a: list[bool], b: list[bool]) -> dict:
+    """Paired steps where only one of two models is exact, and the two-sided exact sign-test p-value."""
+    from math import comb
+
+    only_a = sum(x and not y for x, y in zip(a, b))
+    only_b = sum(y and not x for x, y in zip(a, b))
+    n, k = only_a + only_b, min(only_a, only_b)
+    p = min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2 ** n) if n else 1.0
+    return {"only_first_exact": only_a, "only_second_exact": only_b, "sign_test_p": p}
 
 
 def throughput(policy, rows: list[dict], spoken: list[dict]) -> dict:
@@ -212,14 +226,21 @@ def main() -> int:
         with_shots = screenshot_rows(args.heldout, policy.tokenizer, policy.config.image_tokens, True, args.max_length)
         without = screenshot_rows(args.heldout, policy.tokenizer, policy.config.image_tokens, False, args.max_length)
         keep = [i for i, r in enumerate(with_shots) if r.get("images")][: args.shot_limit]
+        hits = {}
         for label, rows in (("shots", with_shots), ("noshots", without)) if "shots" in parts else ():
             acc = command_accuracy(policy, rows, keep)
+            hits[label] = acc.pop("hits")
             print(f"next command on {acc['steps']} held-out steps that have a screenshot, {label}: {acc}", flush=True)
             keys.update({f"{label}_{k}": v for k, v in acc.items() if k != "steps"})
+        if hits:
+            paired = sign_test(hits["shots"], hits["noshots"])
+            print(f"paired, shots vs noshots: {paired}", flush=True)
+            keys.update({f"paired_{k}": v for k, v in paired.items()})
         keys["steps_with_screenshot"] = len(keep)
         if args.control:
             control = load_policy(args.control)
             acc = command_accuracy(control, without, keep)
+            acc.pop("hits")
             print(f"control (trained without screenshots), text only: {acc}", flush=True)
             keys.update({f"control_{k}": v for k, v in acc.items() if k != "steps"})
             del control

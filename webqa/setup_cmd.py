@@ -45,7 +45,7 @@ def _model() -> None:
     print(f"setup: default policy {DEFAULT_POLICY} ready at {folder} ({time.perf_counter() - started:.1f}s)")
     from omni_model.media import whisper_dir
 
-    print(f"setup: Whisper tiny.en (the omni model's audio encoder) ready at {whisper_dir()}")
+    print(f"setup: Whisper tiny.en (speech: the omni model's audio tower) ready at {whisper_dir()}")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -118,6 +118,7 @@ class WhisperTranscriber:
         try:
             self.eot, sot = special["<|endoftext|>"], special["<|startoftranscript|>"]
             self.prompt = [sot, special["<|notimestamps|>"]]
+            self.no_speech = special.get("<|nospeech|>", special.get("<|nocaptions|>"))
         except KeyError as e:
             raise ModelLoadError(f"the Whisper tokenizer has no {e} token") from e
         # Whisper writes text with ids below <|endoftext|>; everything after it is control tokens.
@@ -155,10 +156,12 @@ class WhisperTranscriber:
 
     @torch.no_grad()
     def transcribe(self, audio: Any, *, max_new_tokens: int = 128) -> str:
-        """What is said in ``audio`` (a WAV path, ``(rate, samples)`` or ``Audio``)."""
+        """What is said in ``audio`` (a WAV path, ``(rate, samples)`` or ``Audio``); empty when nothing is."""
         from omni_model.media import load_audio
 
         clip = load_audio(audio)
+        if float(clip.mel.max() - clip.mel.min()) < 1e-3:
+            return ""  # a flat spectrogram is a silent recording; Whisper would make something up
         mel = clip.window if clip.window is not None else self.window(clip.mel)
         device = next(self.decoder.parameters()).device
         param = next(self.encoder.parameters())
@@ -166,16 +169,25 @@ class WhisperTranscriber:
         cross = self.decoder.cross_keys(enc)
         tokens = list(self.prompt)
         limit = min(max_new_tokens, self.decoder.max_positions - len(tokens))
+        logprob = 0.0
         for step in range(limit):
             logits = self.decoder(torch.tensor([tokens], device=device), cross)[0]
             logits[self._suppress.to(device)] = float("-inf")
             if step == 0:
                 logits[self._suppress_begin] = float("-inf")
             nxt = int(logits.argmax())
+            logprob += float(logits.log_softmax(-1)[nxt])
             if nxt == self.eot:
                 break
             tokens.append(nxt)
-        return self.tokenizer.decode(tokens[len(self.prompt):], skip_special_tokens=True).strip()
+        text = self.tokenizer.decode(tokens[len(self.prompt):], skip_special_tokens=True).strip()
+        # Whisper's own silence rule: the start token predicts "no speech" and the transcript is
+        # unlikely; what it would write then is made up, so nothing was heard.
+        if self.no_speech is not None and logprob / (len(tokens) - len(self.prompt) + 1) < -1.0:
+            first = self.decoder(torch.tensor([self.prompt[:1]], device=device), cross)[0]
+            if float(first.softmax(-1)[self.no_speech]) > 0.6:
+                return ""
+        return text
 
 
 _default: WhisperTranscriber | None = None

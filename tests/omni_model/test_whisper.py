@@ -86,3 +86,12 @@ def test_the_embedded_whisper_writes_down_spoken_questions(tmp_path):
         heard = whisper.transcribe(synthesize_speech(question, tmp_path / f"q{k}.wav", words_per_minute=130))
         said = _words(question)
         assert sum(w in _words(heard) for w in said) >= len(said) - 1, (question, heard)
+
+
+def test_silence_and_a_bare_tone_are_not_heard_as_words(tmp_path):
+    from omni_model.whisper import default_transcriber
+    from tests.omni_model.test_omni import write_wav
+
+    whisper = default_transcriber()
+    assert whisper.transcribe((16_000, np.zeros(32_000, dtype=np.float32))) == ""
+    assert whisper.transcribe(write_wav(tmp_path / "tone.wav", seconds=2.0)) == ""

@@ -95,3 +95,20 @@ def test_silence_and_a_bare_tone_are_not_heard_as_words(tmp_path):
     whisper = default_transcriber()
     assert whisper.transcribe((16_000, np.zeros(32_000, dtype=np.float32))) == ""
     assert whisper.transcribe(write_wav(tmp_path / "tone.wav", seconds=2.0)) == ""
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt install espeak-ng)")
+def test_an_omni_model_hears_through_its_own_frozen_whisper_encoder(tmp_path):
+    from omni_model.media import synthesize_speech
+    from omni_model.omni_policy import OmniPolicy
+    from tests.training.test_train import _tiny_causal
+
+    lm = _tiny_causal(tmp_path / "lm")
+    config = OmniConfig(lm_spec=str(lm), train_audio_encoder=False, image_size=32, image_patch=8, image_dim=16,
+                        image_layers=1, image_heads=2, image_grid=2)
+    policy = OmniPolicy.fresh(str(lm), config, device="cpu")
+    assert policy.whisper.encoder is policy.omni.encoders["audio"]  # one encoder, shared by both ways to hear
+    wav = synthesize_speech("How do vaccines train the immune system?", tmp_path / "q.wav", words_per_minute=130)
+    assert "vaccines train the immune system" in policy.transcribe(wav).lower()
+    policy.config.hearing = "lm"  # the tiny random LM writes something, through the projected features
+    assert isinstance(policy.transcribe(wav, max_new_tokens=4), str)

@@ -201,7 +201,8 @@ def main() -> int:
     ap.add_argument("--omni", required=True, help="omni checkpoint folder")
     ap.add_argument("--speech", required=True, help="speech folder of held-out spoken questions")
     ap.add_argument("--heldout", required=True, help="held-out demonstrations with screenshots")
-    ap.add_argument("--control", default=None, help="the same training without screenshots (an omni checkpoint)")
+    ap.add_argument("--control", default=None, help="a policy to score on the same steps without screenshots "
+                    "(the text BC adapter it started from, or the same training run with --no-screenshots)")
     ap.add_argument("--limit", type=int, default=50)
     ap.add_argument("--max-length", type=int, default=1024)
     ap.add_argument("--shot-limit", type=int, default=50, help="held-out steps with a screenshot to score")
@@ -241,7 +242,7 @@ def main() -> int:
             control = load_policy(args.control)
             acc = command_accuracy(control, without, keep)
             acc.pop("hits")
-            print(f"control (trained without screenshots), text only: {acc}", flush=True)
+            print(f"control ({args.control}), text only: {acc}", flush=True)
             keys.update({f"control_{k}": v for k, v in acc.items() if k != "steps"})
             del control
         if "throughput" in parts:

@@ -219,7 +219,7 @@ def build_ask_app(backend: AskBackend, *, default_n: int = 1, default_actions: i
                     "controversial": "The agent judged the question too controversial.",
                     "failed": f"Failed: {result.reason}"}.get(result.status, result.status)
             refs = [r.__dict__ for r in result.references]
-            heard = f"Heard: *{html.escape(result.stats['heard'])}*. " if result.stats.get("heard") else ""
+            heard = f"Heard: *{html.escape(result.stats['heard'])}* — " if result.stats.get("heard") else ""
             yield (f"{heard}**{note}** {result.stats.get('actions', 0)} actions in "
                    f"{result.timings.get('total_s', 0):.1f} s.",
                    answer_html(result.answer, refs, backend.link), live.page, "\n".join(live.commands), live.quotes_md(),

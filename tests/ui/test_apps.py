@@ -173,7 +173,7 @@ def test_ask_and_read_the_cited_answer(chromium_page, web_runtime):
         href = cite.get_attribute("href")
         ref = page.locator(href)
         assert "miniweb" in ref.inner_text() and ref.locator("blockquote").inner_text().strip()
-        _shot(page, "ask")
+        _shot(page, "ask-typed")
         # The reference's link opens the quoted page in a person's browser (the mini-web's real address).
         target = ref.locator("a").first.get_attribute("href")
         assert target.startswith("http://127.0.0.1:")
@@ -215,7 +215,7 @@ def test_ask_aloud_with_an_uploaded_recording_and_hear_the_answer(tmp_path, chro
         page.wait_for_selector("#voice [data-testid=download-link]", timeout=30000)
         src = page.locator("#voice [data-testid=download-link]").first.get_attribute("href")
         assert src.endswith(".wav") and "webqa-answer-" in src  # the answer read aloud, served by the app
-        _shot(page, "ask-aloud")
+        _shot(page, "ask")
         page.close()
     finally:
         app.close()

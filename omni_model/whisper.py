@@ -127,6 +127,7 @@ class WhisperTranscriber:
         mask[list(suppress)] = True
         self._suppress = mask
         self._suppress_begin = list(suppress_begin)
+        self.beam_size = 5
 
     @classmethod
     def from_dir(cls, folder: str | Path, encoder: WhisperEncoder | None = None) -> WhisperTranscriber:
@@ -155,8 +156,9 @@ class WhisperTranscriber:
         return F.pad(mel, (0, WINDOW_FRAMES - mel.shape[-1]), value=fill)
 
     @torch.no_grad()
-    def transcribe(self, audio: Any, *, max_new_tokens: int = 128) -> str:
-        """What is said in ``audio`` (a WAV path, ``(rate, samples)`` or ``Audio``); empty when nothing is."""
+    def transcribe(self, audio: Any, *, max_new_tokens: int = 128, beam_size: int | None = None) -> str:
+        """What is said in ``audio`` (a WAV path, ``(rate, samples)`` or ``Audio``); empty when nothing is.
+        ``beam_size`` defaults to ``self.beam_size`` (5, as Whisper's own decoding; 1 is greedy)."""
         from omni_model.media import load_audio
 
         clip = load_audio(audio)
@@ -167,27 +169,48 @@ class WhisperTranscriber:
         param = next(self.encoder.parameters())
         enc = self.encoder(mel[None].to(device, param.dtype)).to(torch.float32)
         cross = self.decoder.cross_keys(enc)
-        tokens = list(self.prompt)
-        limit = min(max_new_tokens, self.decoder.max_positions - len(tokens))
-        logprob = 0.0
-        for step in range(limit):
-            logits = self.decoder(torch.tensor([tokens], device=device), cross)[0]
-            logits[self._suppress.to(device)] = float("-inf")
-            if step == 0:
-                logits[self._suppress_begin] = float("-inf")
-            nxt = int(logits.argmax())
-            logprob += float(logits.log_softmax(-1)[nxt])
-            if nxt == self.eot:
-                break
-            tokens.append(nxt)
-        text = self.tokenizer.decode(tokens[len(self.prompt):], skip_special_tokens=True).strip()
+        limit = min(max_new_tokens, self.decoder.max_positions - len(self.prompt))
+        tokens, logprob = self._beam_search(cross, limit, beam_size or self.beam_size, device)
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
         # Whisper's own silence rule: the start token predicts "no speech" and the transcript is
         # unlikely; what it would write then is made up, so nothing was heard.
-        if self.no_speech is not None and logprob / (len(tokens) - len(self.prompt) + 1) < -1.0:
+        if self.no_speech is not None and logprob / (len(tokens) + 1) < -1.0:
             first = self.decoder(torch.tensor([self.prompt[:1]], device=device), cross)[0]
             if float(first.softmax(-1)[self.no_speech]) > 0.6:
                 return ""
         return text
+
+    def _beam_search(self, cross: list[tuple[torch.Tensor, torch.Tensor]], limit: int, beam: int,
+                     device: Any) -> tuple[list[int], float]:
+        """The transcript's tokens (after the prompt) and their summed log-prob; finished
+        hypotheses are ranked by mean log-prob per token, as Whisper ranks them without a length penalty."""
+        live: list[tuple[float, list[int]]] = [(0.0, [])]
+        done: list[tuple[float, list[int]]] = []
+        suppress = self._suppress.to(device)
+        for step in range(limit):
+            rows = torch.tensor([self.prompt + seq for _, seq in live], device=device)
+            kv = [(k.expand(len(live), -1, -1, -1), v.expand(len(live), -1, -1, -1)) for k, v in cross]
+            logits = self.decoder(rows, kv)
+            logits[:, suppress] = float("-inf")
+            if step == 0:
+                logits[:, self._suppress_begin] = float("-inf")
+            logp = logits.log_softmax(-1)
+            top = logp.topk(beam + 1, dim=-1)
+            candidates = sorted(((score + float(lp), seq, int(t)) for (score, seq), lps, ts
+                                 in zip(live, top.values, top.indices) for lp, t in zip(lps, ts)),
+                                key=lambda c: -c[0])
+            live = []
+            for score, seq, t in candidates:  # best first, until the beam is full again
+                if t == self.eot:
+                    done.append((score, seq))
+                else:
+                    live.append((score, seq + [t]))
+                if len(live) == beam:
+                    break
+            if len(done) >= beam or not live:
+                break
+        best = max(done or live, key=lambda h: h[0] / (len(h[1]) + 1))
+        return best[1], best[0]
 
 
 _default: WhisperTranscriber | None = None

@@ -112,3 +112,26 @@ def test_an_omni_model_hears_through_its_own_frozen_whisper_encoder(tmp_path):
     assert "vaccines train the immune system" in policy.transcribe(wav).lower()
     policy.config.hearing = "lm"  # the tiny random LM writes something, through the projected features
     assert isinstance(policy.transcribe(wav, max_new_tokens=4), str)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt install espeak-ng)")
+def test_a_beam_of_one_is_greedy_decoding(tmp_path):
+    from omni_model.media import load_audio, synthesize_speech
+    from omni_model.whisper import default_transcriber
+
+    whisper = default_transcriber()
+    wav = synthesize_speech("Why do cats purr when they are happy?", tmp_path / "q.wav")
+    cross = whisper.decoder.cross_keys(whisper.encoder(load_audio(wav).window[None]))
+    tokens = list(whisper.prompt)
+    with torch.no_grad():
+        for step in range(40):  # the plain greedy loop, written out
+            logits = whisper.decoder(torch.tensor([tokens]), cross)[0]
+            logits[whisper._suppress] = float("-inf")
+            if step == 0:
+                logits[whisper._suppress_begin] = float("-inf")
+            if int(logits.argmax()) == whisper.eot:
+                break
+            tokens.append(int(logits.argmax()))
+    greedy = whisper.tokenizer.decode(tokens[len(whisper.prompt):], skip_special_tokens=True).strip()
+    assert whisper.transcribe(wav, beam_size=1, max_new_tokens=40) == greedy
+    assert "cats" in whisper.transcribe(wav).lower()  # the default beam of 5

@@ -4,8 +4,9 @@
 self-attention and cross-attention to the encoder, logits through the tied token embedding),
 written out in PyTorch and filled from the same CTranslate2 ``model.bin`` as ``WhisperEncoder``
 (``load_ct2_decoder``). ``WhisperTranscriber`` pairs the two with the model's ``tokenizer.json``
-and decodes greedily under Whisper's own rules: the clip padded to the 30 s window it was trained
-on, the ``<|startoftranscript|><|notimestamps|>`` prompt, and the config's suppressed tokens.
+and decodes under Whisper's own rules: the clip padded to the 30 s window it was trained on, the
+``<|startoftranscript|><|notimestamps|>`` prompt, the config's suppressed tokens, a beam of 5
+ranked by mean log-prob, and its no-speech rule (a silent clip gives an empty transcript).
 
 This is the omni model's default way to hear (``OmniConfig.hearing = "whisper"``); the
 alternative, ``"lm"``, has the language model write the transcript from the projected encoder
@@ -109,7 +110,7 @@ def load_ct2_decoder(model_dir: Path) -> WhisperDecoder:
 
 
 class WhisperTranscriber:
-    """Speech to text with Whisper's encoder and decoder, greedily decoded."""
+    """Speech to text with Whisper's encoder and decoder."""
 
     def __init__(self, encoder: WhisperEncoder, decoder: WhisperDecoder, tokenizer: Any, *,
                  suppress: list[int] = (), suppress_begin: list[int] = ()):

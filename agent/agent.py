@@ -100,7 +100,7 @@ class Agent:
             transcribe = default_transcriber().transcribe
         heard = transcribe(audio).strip()
         if not heard:
-            raise ValueError("nothing was heard in the audio: the model wrote an empty transcript")
+            raise ValueError("nothing was heard in the audio: it is silent, or holds no speech that could be made out")
         return heard
 
     async def ask_many(self, items: list[tuple[str, str | None]], *, on_event: EventSink = None,

@@ -186,12 +186,19 @@ def throughput(policy, rows: list[dict], spoken: list[dict]) -> dict:
         for name, prompt, media in (("text", text["prompt"], None), ("image", shot["prompt"], [shot["images"]]),
                                     ("audio", heard["prompt"], [heard["audios"]])):
             t = time.perf_counter()
+            policy.generate([prompt], temperature=0, max_new_tokens=1, media=media)
+            prefill = time.perf_counter() - t  # the prompt (and its media) plus one token
+            t = time.perf_counter()
             got = policy.generate([prompt], temperature=0, max_new_tokens=32, media=media)[0][0]
             secs = time.perf_counter() - t
             positions = int(collate([{"prompt": prompt, "completion": "", "images": media[0] if media and name == "image"
                                       else None, "audios": media[0] if media and name == "audio" else None}])
                             ["attention_mask"].sum())
             out[f"gen_tok_s_{name}"] = got.tokens / secs  # new tokens per second, prefill included
+            out[f"new_tokens_{name}"] = got.tokens
+            out[f"prefill_s_{name}"] = prefill
+            if got.tokens > 1:  # the tokens after the first, each one forward step with the KV cache
+                out[f"decode_tok_s_{name}"] = (got.tokens - 1) / max(1e-9, secs - prefill)
             out[f"prompt_positions_{name}"] = positions
     return out
 

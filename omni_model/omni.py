@@ -188,16 +188,21 @@ class OmniModel(nn.Module):
 
     # -- checkpoints -----------------------------------------------------------------------
 
-    def save_pretrained(self, folder: str | Path, *, save_lm: bool = True, tokenizer: Any = None) -> Path:
+    def save_pretrained(self, folder: str | Path, *, save_lm: bool = True, tokenizer: Any = None,
+                        int8: bool = False) -> Path:
+        """``int8``: weight matrices stored as int8 with one fp16 scale per output row (a quarter of
+        fp32, for the committed checkpoint); otherwise every float is stored in fp16."""
         from safetensors.torch import save_file
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        # fp16 on disk halves the committed checkpoint; weights load back into the model's own dtype.
+        # fp16 on disk halves the checkpoint; weights load back into the model's own dtype.
         state = {k: v.detach().cpu().to(torch.float16 if v.is_floating_point() else v.dtype).contiguous()
                  for k, v in self.encoders.state_dict().items()}
         if not self.config.train_audio_encoder:  # frozen pretrained weights are re-read from their source
             state = {k: v for k, v in state.items() if not k.startswith("audio.")}
+        if int8:
+            state = _quantize(state)
         save_file(state, str(folder / WEIGHTS_NAME))
         config = asdict(self.config)
         if save_lm:
@@ -217,7 +222,7 @@ class OmniModel(nn.Module):
         config = read_config(folder)
         model = cls(lm, config)
         try:
-            state = load_file(str(folder / WEIGHTS_NAME))
+            state = _dequantize(load_file(str(folder / WEIGHTS_NAME)))
         except (OSError, RuntimeError) as e:
             raise ModelLoadError(f"could not read {folder / WEIGHTS_NAME}: {e}") from e
         missing, unexpected = model.encoders.load_state_dict(state, strict=False)
@@ -226,6 +231,33 @@ class OmniModel(nn.Module):
             raise ModelLoadError(f"{folder / WEIGHTS_NAME} does not match its config: missing {missing[:5]}, "
                                  f"unexpected {unexpected[:5]}")
         return model
+
+
+_SCALE = "::int8_scale"  # a key suffix no module name can contain
+
+
+def _quantize(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weight matrices (2-D and up) as symmetric int8 per output row, with their fp16 scales."""
+    out: dict[str, torch.Tensor] = {}
+    for k, v in state.items():
+        if not v.is_floating_point() or v.dim() < 2:
+            out[k] = v
+            continue
+        rows = v.float().reshape(v.shape[0], -1)
+        scale = (rows.abs().amax(dim=1) / 127).clamp(min=1e-12)
+        out[k] = (rows / scale[:, None]).round().clamp(-127, 127).to(torch.int8).reshape(v.shape).contiguous()
+        out[k + _SCALE] = scale.to(torch.float16)
+    return out
+
+
+def _dequantize(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    out = {k: v for k, v in state.items() if not k.endswith(_SCALE)}
+    for k, scale in state.items():
+        if k.endswith(_SCALE):
+            name = k[: -len(_SCALE)]
+            q = out[name]
+            out[name] = (q.float().reshape(q.shape[0], -1) * scale.float()[:, None]).reshape(q.shape)
+    return out
 
 
 def read_config(folder: Path) -> OmniConfig:

@@ -49,6 +49,8 @@ class OmniTrainConfig(SFTConfig, AdapterOptions):
         "help": "passes over the spoken questions per pass over the demos (they are short and cheap)"})
     max_demo_rows: int | None = None
     max_eval_rows: int | None = 64
+    int8_encoders: bool = field(default=False, metadata={
+        "help": "store the encoders' weight matrices in int8 (how the shipped checkpoint is stored)"})
     encoder_config: dict = field(default_factory=dict, metadata={
         "help": "other OmniConfig fields (image_dim, image_layers, audio_encoder, ...), for small test models"})
 
@@ -211,7 +213,7 @@ def train_omni(demo_paths: Sequence[str], speech_manifests: Sequence[str], confi
     seconds = time.perf_counter() - start
     eval_loss = trainer.evaluate()["eval_loss"] if eval_rows else None
     folder = Path(config.output_dir)
-    model.save_pretrained(folder, save_lm=True)
+    model.save_pretrained(folder, save_lm=True, int8=config.int8_encoders)
     set_adapter_base(folder / "lm", lm_base)
     (folder / "lm" / "README.md").unlink(missing_ok=True)
     heldout_path = None

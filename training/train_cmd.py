@@ -74,6 +74,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     help="passes over the spoken questions per pass over the demos (default 1)")
     om.add_argument("--image-encoder", default="scratch", metavar="FOLDER",
                     help="a local Hugging Face vision model to start from (default: a small ViT from scratch)")
+    om.add_argument("--int8", action="store_true",
+                    help="store the encoders' weight matrices in int8, one scale per row (as the shipped "
+                         "checkpoint is; default fp16)")
     _common(om, "LM to start from (default: 'shipped', the shipped BC adapter)")
     rm = sub.add_parser("rm", help="train a reward model on comparisons (trl RewardTrainer)",
                         description="Reward-model training with trl's RewardTrainer. --comparisons takes "
@@ -129,7 +132,8 @@ def _omni_config(args: argparse.Namespace) -> Any:
     return OmniTrainConfig(base_policy=base, screenshots=getattr(args, "screenshots", True),
                            train_audio_encoder=getattr(args, "train_audio_encoder", False),
                            image_encoder=getattr(args, "image_encoder", "scratch"),
-                           speech_repeats=getattr(args, "speech_repeats", 1), **_shared(args))
+                           speech_repeats=getattr(args, "speech_repeats", 1),
+                           int8_encoders=getattr(args, "int8", False), **_shared(args))
 
 
 def _rm_config(args: argparse.Namespace) -> Any:

@@ -116,6 +116,22 @@ def test_save_and_load_round_trip(policy, media, tmp_path):
         assert a.text == b.text and a.token_logprobs == pytest.approx(b.token_logprobs, abs=1e-5)
 
 
+def test_int8_checkpoint_is_a_quarter_the_size_and_close(policy, media, tmp_path):
+    fp16 = policy.save_pretrained(tmp_path / "fp16") / "encoders.safetensors"
+    folder = policy.omni.save_pretrained(tmp_path / "int8", tokenizer=policy.tokenizer, int8=True)
+    int8 = folder / "encoders.safetensors"
+    assert int8.stat().st_size < 0.7 * fp16.stat().st_size  # weights at 1 byte; biases, norms, scales at 2
+    loaded = load_policy(str(folder), device="cpu")
+    for name, theirs in loaded.omni.encoders.state_dict().items():
+        ours = policy.omni.encoders.state_dict()[name]
+        step = ours.abs().reshape(ours.shape[0], -1).amax(dim=1).max() / 127 if ours.dim() >= 2 else 1e-3
+        assert (ours - theirs).abs().max() <= step, name  # within one quantisation step of each row
+    prompt, m = f"Look {IMAGE_MARK}:", [media["red"]]
+    a = policy.generate([prompt], media=[m], max_new_tokens=3, temperature=0)[0][0]
+    b = loaded.generate([prompt], media=[m], max_new_tokens=3, temperature=0)[0][0]
+    assert a.token_logprobs[0] == pytest.approx(b.token_logprobs[0], abs=0.05)
+
+
 def test_markers_must_match_media(policy, media):
     with pytest.raises(ValueError, match="do not match"):
         policy.generate([f"Look {IMAGE_MARK}:"], media=[[media["tone"], media["red"]]], max_new_tokens=2)

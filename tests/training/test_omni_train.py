@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from browser_env.observation import render_observation
 from training.demos import Demo, Metadata, Step, write_demos
@@ -69,8 +70,13 @@ def test_one_run_trains_screenshots_and_speech_and_reloads(tmp_path, base):
     config = OmniTrainConfig(output_dir=str(tmp_path / "omni"), base_policy=str(base), lora_r=4, lora_alpha=8,
                              max_length=2048, max_steps=2, per_device_train_batch_size=4, learning_rate=1e-2,
                              save_strategy="no", eval_strategy="no", disable_tqdm=True, eval_fraction=0.25,
-                             train_audio_encoder=True, encoder_config={k: v for k, v in TINY.items()})
+                             train_audio_encoder=True, encoder_config={k: v for k, v in TINY.items()},
+                             int8_encoders=True)
     result = train_omni([str(demos)], [str(manifest)], config)
+    from safetensors.torch import load_file
+
+    stored = load_file(str(tmp_path / "omni" / "encoders.safetensors"))
+    assert stored["image_proj.net.0.weight"].dtype == torch.int8  # --int8, as the shipped checkpoint
     assert result.rows_with_screenshot > 0 and result.speech_rows > 0 and result.eval_loss is not None
     assert all(n > 0 for n in result.trainable_parameters.values()), result.trainable_parameters
     policy = load_policy(result.output_dir, device="cpu")

@@ -88,8 +88,8 @@ class Agent:
     def _need_media(self, what: str) -> None:
         if not getattr(self.policy, "accepts_media", False):
             raise ValueError(f"the policy {getattr(self.policy, 'spec', '?')} reads text only and cannot take {what}; "
-                             "use an omni checkpoint: --policy DIR, or build the default one with "
-                             "`webqa train omni --out ~/.cache/webqa/omni` (see the README)")
+                             "use an omni checkpoint (leave out --policy for the shipped one) or an "
+                             "image-text-to-text checkpoint folder")
 
     def hear(self, audio: Any) -> str:
         """The question spoken in ``audio``, as the policy (or, for a text policy, Whisper) writes it down."""

@@ -37,10 +37,11 @@ page. With --n N, N candidate answers are written and the reward model picks the
 Defaults: policy: {DEFAULT_POLICY_SPEC}, a LoRA on the embedded SmolLM2-135M trained by
 behaviour cloning; reward model: {DEFAULT_REWARD_MODEL}, used to pick the best of --n
 candidates (it is not loaded at all with --n 1). Retrain both with `webqa train defaults`.
-With --audio or --image the default policy is the omni checkpoint in ~/.cache/webqa/omni (built
-by `webqa train omni --out ~/.cache/webqa/omni`; not in the repository): the same network hears
-the WAV file (Whisper tiny.en's encoder) and sees the picture (its image encoder), writes the
-spoken question down, and browses with it.
+With --audio or --image the default policy is the shipped omni checkpoint (omni_model/adapters/omni,
+or one rebuilt into ~/.cache/webqa/omni by `webqa train omni`): it sees the picture through its
+image encoder, and Whisper tiny.en (the embedded one, over the checkpoint's own encoder) writes the
+spoken question down before it browses; --hearing lm has the LM write it instead. A text-only
+--policy hears through the same Whisper but takes no picture.
 --speak FILE.wav reads the answer aloud into FILE.wav with espeak-ng.
 Exit codes: 0 done (including "no sources", nonsense and controversial), 1 failed, 2 bad input."""
 

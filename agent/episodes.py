@@ -244,11 +244,6 @@ class _Browser:
             out.extend(await self.generate([ep], [prompt], [items]))
         return out
 
-    def groups(self, prompts: list[str], media: list[list[Any]]) -> list[list[int]]:
-        """Indices of prompts that share a ``generate`` call: all of them, or, for a policy that
-        prefers it (``batch_by_length``: a CPU), those of equal length."""
-        return length_groups(self.policy, prompts, media)
-
     # --- the loop -------------------------------------------------------------------------
 
     async def run(self, episodes: list[Episode]) -> BrowseStats:
@@ -267,7 +262,7 @@ class _Browser:
             eps = [b[0] for b in batch]
             if self.config.batch_across_episodes:
                 commands: list[str | None] = [None] * len(batch)
-                for idx in self.groups([b[1] for b in batch], [b[3] for b in batch]):
+                for idx in length_groups(self.policy, [b[1] for b in batch], [b[3] for b in batch]):
                     got = await self.generate([eps[i] for i in idx], [batch[i][1] for i in idx],
                                               [batch[i][3] for i in idx])
                     for i, command in zip(idx, got, strict=True):

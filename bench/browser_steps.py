@@ -23,7 +23,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from _memory import PeakRSS  # bench/ is on sys.path when a script runs
+from _memory import PeakRSS
+from _report import last_line  # bench/ is on sys.path when a script runs
 
 from browser_env.env import EnvConfig
 from browser_env.runtime import WebRuntime
@@ -143,7 +144,7 @@ def main() -> int:
         "baseline_steps_per_s": sps_b, "speedup_1": sps1 / sps_b, "speedup_8": sps8 / sps_b,
         "peak_rss_mb": mem.peak_bytes / 2**20,
     }
-    print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in keys.items()))
+    print(last_line(keys))
     return 0
 
 

@@ -26,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _memory import PeakRSS  # bench/ is on sys.path when a script runs
+from _memory import PeakRSS
+from _report import last_line  # bench/ is on sys.path when a script runs
 
 from agent.agent import Agent
 from agent.ask_cmd import default_policy_spec, default_reward_model_spec
@@ -97,7 +98,7 @@ def main() -> int:
         keys[f"speedup_n{n}"] = qpm[(n, True)] / qpm[(n, False)]
     keys["baseline"] = "batch_across_episodes=False"
     keys["peak_rss_mb"] = mem.peak_bytes / 2**20
-    print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in keys.items()))
+    print(last_line(keys))
     return 0
 
 

@@ -25,7 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from _memory import PeakRSS  # bench/ is on sys.path when a script runs
+from _memory import PeakRSS
+from _report import last_line  # bench/ is on sys.path when a script runs
 
 
 def word_errors(ref: str, hyp: str) -> tuple[int, int]:
@@ -258,7 +259,7 @@ def main() -> int:
             keys.update(t)
     keys["baseline"] = "typed_question+text_only"
     keys["peak_rss_mb"] = mem.peak_bytes / 2**20
-    print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in keys.items()))
+    print(last_line(keys, digits=3))
     return 0
 
 

@@ -36,12 +36,17 @@ PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
 PROBE_SIZE = (1280, 800)
 
 
-def is_multimodal_dir(folder: Path) -> bool:
+def has_processor_and(folder: Path, config_key: str) -> bool:
+    """Whether ``folder`` holds a processor file and a ``config.json`` with ``config_key``."""
     try:
         config = json.loads((Path(folder) / "config.json").read_text())
     except (OSError, ValueError):
         return False
-    return "vision_config" in config and any((Path(folder) / f).is_file() for f in PROCESSOR_FILES)
+    return config_key in config and any((Path(folder) / f).is_file() for f in PROCESSOR_FILES)
+
+
+def is_multimodal_dir(folder: Path) -> bool:
+    return has_processor_and(folder, "vision_config")
 
 
 def load_processor(folder: str | Path) -> Any:

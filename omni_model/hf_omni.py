@@ -16,14 +16,13 @@ samples, so a clip may be a WAV path, a ``(rate, samples)`` pair, or an ``Audio`
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from omni_model.errors import ModelLoadError
-from omni_model.hf_multimodal import PROCESSOR_FILES, HFMultimodalPolicy, _pil, media_placeholder
+from omni_model.hf_multimodal import HFMultimodalPolicy, _pil, has_processor_and, media_placeholder
 from omni_model.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, Audio, MediaError, load_samples
 from omni_model.omni import AUDIO_MARK, IMAGE_MARK
 
@@ -31,11 +30,7 @@ TRANSCRIBE_REQUEST = "Write down exactly what is said in this recording, and not
 
 
 def is_omni_dir(folder: Path) -> bool:
-    try:
-        config = json.loads((Path(folder) / "config.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return "thinker_config" in config and any((Path(folder) / f).is_file() for f in PROCESSOR_FILES)
+    return has_processor_and(folder, "thinker_config")
 
 
 def speech_samples(item: Any) -> np.ndarray:

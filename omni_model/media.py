@@ -2,7 +2,9 @@
 
 - Audio: WAV (any rate, mono or stereo, 8/16/32-bit PCM) is read with the standard library,
   resampled to 16 kHz by band-limited FFT resampling, and turned into Whisper's log-mel features
-  with transformers' ``WhisperFeatureExtractor`` (computed for a 30 s window, then cut to the clip).
+  with transformers' ``WhisperFeatureExtractor`` (computed for a 30 s window and cut to the clip for
+  the encoder; the whole window is kept for Whisper's decoder, and the samples for models that
+  compute their own features).
 - Images: anything PIL opens (PNG, JPEG, a screenshot's bytes) is letterboxed to a square and
   normalised with CLIP's mean and standard deviation.
 - ``synthesize_speech`` runs Debian's ``espeak-ng`` to speak a question into a WAV file (the

@@ -89,18 +89,14 @@ def _speech(args: argparse.Namespace) -> dict:
 def _synth(args: argparse.Namespace) -> dict:
     from tqdm import tqdm
 
+    from browser_env.env import EnvConfig
     from browser_env.runtime import WebRuntime
 
     from .demos import write_demos
-    from .synth import SynthConfig, synth_demos
+    from .synth import SynthConfig, screenshots_dir_for, synth_demos
 
     questions = _questions(args)
-
-    from pathlib import Path
-
-    from browser_env.env import EnvConfig
-
-    shots = Path(args.out).with_name(Path(args.out).name + ".screens") if args.screenshots else None
+    shots = screenshots_dir_for(args.out) if args.screenshots else None
 
     async def run() -> tuple[list, Any]:
         async with WebRuntime(args.index) as rt:

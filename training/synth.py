@@ -145,6 +145,12 @@ class SynthStats:
     quotes: int = 0
 
 
+def screenshots_dir_for(demos_file: str | Path) -> Path:
+    """Where a demonstration file's screenshots go: ``<file>.screens/`` beside it."""
+    demos_file = Path(demos_file)
+    return demos_file.with_name(demos_file.name + ".screens")
+
+
 def save_screenshot(jpeg: bytes, folder: Path) -> str:
     """Store a screenshot once by content (scrolling a page repeats it) and return its file's path
     relative to the folder's parent, where the demonstration file lives."""

@@ -233,13 +233,14 @@ class Store:
 
     def export_demos(self, path: str | Path, *, include_unfinished: bool = False) -> int:
         from training.demos import write_demos
+        from training.synth import screenshots_dir_for
 
         with self._session() as s:
             q = select(DemoRow.id).order_by(DemoRow.created)
             if not include_unfinished:
                 q = q.where(DemoRow.status == "done")
             ids = list(s.scalars(q))
-        shots = Path(path).with_name(Path(path).name + ".screens")  # beside the file, as synth writes them
+        shots = screenshots_dir_for(path)  # beside the file, as synth writes them
         return write_demos(path, [self.to_demo(i, shots) for i in ids])
 
     # --- comparisons ------------------------------------------------------------------------

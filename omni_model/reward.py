@@ -99,17 +99,25 @@ class RewardModel:
         return folder
 
 
-def _load_classifier(folder: Path, torch_dtype: Any) -> Any:
+def _load_classifier(folder: Path, torch_dtype: Any, *, head_from_adapter: bool = False) -> Any:
+    """The backbone with a one-label head. ``head_from_adapter``: an adapter about to be applied
+    carries the trained head, so transformers' report that the base has none would only mislead."""
     from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
 
     if not (folder / "config.json").is_file():
         raise ModelLoadError(f"{folder} has no config.json: not a model folder")
+    verbosity = hf_logging.get_verbosity()
+    if head_from_adapter:
+        hf_logging.set_verbosity_error()
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(HEAD_SEED)
             return AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1, dtype=torch_dtype)
     except Exception as e:  # corrupt safetensors, bad config, missing weights all surface here
         raise ModelLoadError(f"could not load a reward model from {folder}: {type(e).__name__}: {e}") from e
+    finally:
+        hf_logging.set_verbosity(verbosity)
 
 
 def _load_adapter(adapter_dir: Path, torch_dtype: Any) -> tuple[Any, Any]:
@@ -120,7 +128,7 @@ def _load_adapter(adapter_dir: Path, torch_dtype: Any) -> tuple[Any, Any]:
     if not base_spec or parse_spec(base_spec).kind in ("peft_dir", "openai"):
         raise ModelLoadError(f"adapter {adapter_dir} names {base_spec!r} as its base, which is not a backbone")
     base_dir = resolve_model_dir(base_spec)
-    base = _load_classifier(base_dir, torch_dtype)
+    base = _load_classifier(base_dir, torch_dtype, head_from_adapter=True)
     try:
         model = apply_adapter(base, adapter_dir)
     except Exception as e:

@@ -66,7 +66,7 @@ def render_tree(root: lxml.html.HtmlElement, url: str, *, title: str | None = No
         except ValueError:
             pass
         break
-    page_title = _first_text(root, ".//title") or (title or "").strip()
+    page_title = _first_text(root, ".//title") or WS.sub(" ", clean_text(title or "")).strip()
     body = root.find("body")
     if body is None:
         body = root
@@ -89,7 +89,8 @@ def render_html(html: str | bytes, url: str, *, title: str | None = None,
     """Render an HTML document (main content only when ``main_content``) as a text page with numbered links."""
     root = parse_html(html)
     if root is None:
-        return PageContents(url=url, title=(title or "").strip() or url, text="", domain=domain_of(url))
+        return PageContents(url=url, title=WS.sub(" ", clean_text(title or "")).strip() or url, text="",
+                            domain=domain_of(url))
     page = render_tree(root, url, title=title, main_content=main_content)
     if main_content and not page.text:
         # extraction changed the tree and still found nothing: show the page as it came
@@ -116,10 +117,11 @@ def render_search_results(query: str, results: list[SearchResult]) -> PageConten
 
 
 def render_text(text: str, url: str, title: str = "") -> PageContents:
-    """A plain-text document, shown as is (minus invisible characters); it has no links."""
-    text = clean_text(text).replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n\n")
-    text = BLANK_LINES.sub("\n\n", text).strip()
-    name = title.strip() or urlsplit(url).path.rsplit("/", 1)[-1] or url
+    """A plain-text document, shown as is (minus invisible and control characters); it has no links."""
+    # Line ends and page breaks first: clean_text would make a CR LF two lines and a form feed one.
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n\n")
+    text = BLANK_LINES.sub("\n\n", clean_text(text)).strip()
+    name = WS.sub(" ", clean_text(title)).strip() or urlsplit(url).path.rsplit("/", 1)[-1] or url
     return PageContents(url=url, title=name, text=text, domain=domain_of(url), kind="page")
 
 

@@ -16,12 +16,17 @@ import lxml.html
 
 # Page text must not be able to forge link markup, and invisible characters can hide or reorder
 # text (prompt injection, homoglyph tricks), so both go before anything else sees the text.
+# Control characters go too: ESC, BEL, BS and the C1 CSI would act on the terminal `webqa
+# browse` prints to. Tab and newline stay; the ones that separate lines or pages become newlines.
+_LINE_CONTROLS = (0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x85)
 _CLEAN = str.maketrans(
     {"【": "[", "】": "]", "†": "+"}
     | {c: None for c in range(0x200B, 0x2010)}
     | {c: None for c in range(0x202A, 0x202F)}
     | {c: None for c in range(0x2066, 0x206A)}
     | {0x2060: None, 0xFEFF: None, 0x00AD: None}
+    | {c: None for c in (*range(0x00, 0x09), *range(0x0E, 0x1C), 0x7F, *range(0x80, 0xA0))}
+    | {c: "\n" for c in _LINE_CONTROLS}
 )
 WS = re.compile(r"\s+")
 BLANK_LINES = re.compile(r"[ \t]*\n(?:[ \t]*\n)+")
@@ -43,7 +48,7 @@ _NUMBERED_SCHEMES = frozenset(("http", "https"))
 
 
 def clean_text(text: str) -> str:
-    """Remove invisible characters and the link brackets from untrusted page text."""
+    """Remove invisible and control characters and the link brackets from untrusted page text."""
     return text.translate(_CLEAN)
 
 

@@ -179,3 +179,34 @@ def test_render_fetched_dispatch():
 def test_deeply_nested_page_renders():
     html = body("<div>" * 1500 + "deep text" + "</div>" * 1500)  # deeper than Python recursion allows
     assert "deep text" in render_html(html, URL, main_content=False).text
+
+
+# C0 controls but tab and newline, DEL, and C1 controls: ESC sequences, BEL and BS would act on
+# the terminal that `webqa browse` prints to (issue #14).
+CONTROLS = "".join(chr(c) for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)])
+
+
+def _no_controls(text: str) -> bool:
+    return not any(c in CONTROLS for c in text)
+
+
+def test_control_characters_never_reach_page_text():
+    evil = "red\x1b[31mALERT\x1b[0m bell\x07 back\x08space nul\x00 csi\x9b2J del\x7f end"
+    page = render_html(body(f"<p>{evil}</p><pre>pre\x1b]0;title\x07 line\r\nnext</pre>"
+                            f'<p><a href="/x">li\x1bnk</a> <img src="/i.png" alt="al\x07t"></p>',
+                            head=f"<title>Ti\x1b[2Jtle</title>"), URL, main_content=False)
+    assert _no_controls(page.text) and _no_controls(page.title), repr(page.text)
+    assert "red[31mALERT[0m bell back" in page.text and "pre]0;title line" in page.text
+    assert page.link_texts == {0: "link"} and "[Image: alt]" in page.text and page.title == "Ti[2Jtle"
+    # a title handed over by the browser (document.title) is page text too
+    assert render_html(body("<p>x</p>", head=""), URL, title="T\x1b\x07itle").title == "Title"
+
+
+def test_control_characters_stripped_from_text_pages_and_results_keeping_lines():
+    page = render_text("one\x1b[1m\tbold\x07\r\ntwo\rthree\x0cfour\x85", "https://x.org/a.txt", title="t\x07.txt")
+    assert page.text == "one[1m\tbold\ntwo\nthree\n\nfour" and page.title == "t.txt"
+    results = render_search_results("q\x1b", [SearchResult("Ti\x07tle", "https://a.org/", "sn\x1bip\x9bpet", "t")])
+    assert _no_controls(results.text) and _no_controls(results.title)
+    assert "【0†Title†a.org】\nsn" in results.text
+    err = error_page("https://x.org/", "bo\x1bom")
+    assert _no_controls(err.text)

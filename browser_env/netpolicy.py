@@ -8,8 +8,10 @@ written in the legacy ``inet_aton`` spellings browsers still accept (``213070643
 ``0177.0.0.1``, ``127.1``). Every address a name resolves to is checked, and the vetted addresses
 are returned so the caller can connect to exactly those (a DNS-rebinding guard).
 
-Loopback is opt-in: ``allowed_hosts`` admits exact ``host`` or ``host:port`` entries (the mini-web,
-a self-hosted SearXNG) whatever they resolve to, and ``allow_loopback=True`` admits loopback.
+Loopback is opt-in: ``allowed_hosts`` admits exact ``host`` or ``host:port`` entries whatever they
+resolve to, and ``allow_loopback=True`` admits loopback. Whatever is admitted is open to every page
+the browser loads, so ``WebRuntime`` admits nothing: the mini-web is reached through a host alias,
+and a self-hosted SearXNG through its backend's own client.
 
 This module has no Playwright import; it is plain Python and unit-tested offline with a fake
 resolver (``tests/browser_env/test_netpolicy.py``).

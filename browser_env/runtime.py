@@ -10,15 +10,15 @@
 It opens the index, serves it over HTTP on 127.0.0.1 (``MiniWeb``), starts one Chromium pool
 whose contexts see the mini-web under its virtual host, and builds the search backend list.
 Web backends (``searxng:URL``, ``brave``, ``duckduckgo``, ``direct``) can replace or follow
-``local``; the loopback exception of the egress policy is granted only to the mini-web and to a
-self-hosted SearXNG the user named.
+``local``. The browser's egress policy grants no loopback exception: the mini-web is reached
+through its virtual host alias, and a self-hosted SearXNG the user named is asked by its backend's
+own HTTP client, so neither address is open to the pages the agent opens.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from .env import BrowserEnv, EnvConfig, LoopThread, SyncBrowserEnv
 
@@ -48,7 +48,6 @@ class WebRuntime:
         from .pool import BrowserPool
 
         needs_index = "local" in self.search_specs
-        allowed: list[str] = []
         aliases: dict[str, str] = {}
         if needs_index:
             from .index import default_index_dir, open_index
@@ -58,11 +57,11 @@ class WebRuntime:
             self.miniweb = MiniWeb(self.index)
             self.miniweb.start()
             aliases[self.miniweb.host] = self.miniweb.base_url
-        for spec in self.search_specs:
-            if spec.startswith("searxng:"):
-                allowed.append(urlsplit(spec.removeprefix("searxng:")).netloc)
+        # A self-hosted SearXNG the user named is asked through its JSON API by the backend's own
+        # httpx client, outside the browser; the browser's policy does not admit its address, so a
+        # result or page linking to http://127.0.0.1:PORT/admin is refused like any loopback URL.
         warm_url = f"http://{self.miniweb.host}/" if self.miniweb else None
-        self.pool = BrowserPool(policy=EgressPolicy(allowed_hosts=allowed), host_aliases=aliases,
+        self.pool = BrowserPool(policy=EgressPolicy(), host_aliases=aliases,
                                 prewarm=self.prewarm, max_concurrency=self.max_concurrency,
                                 timeout_s=self.timeout_s, warm_url=warm_url)
         await self.pool.__aenter__()

@@ -41,13 +41,17 @@ class WebRuntime:
         self.max_concurrency = max_concurrency
         self.timeout_s = timeout_s
         self.index = self.miniweb = self.pool = self.search = None
+        self._backend_names: set[str] = set()
         self._ddg_fetcher = None
 
     async def start(self) -> "WebRuntime":
+        from .backends.registry import check_spec
         from .netpolicy import EgressPolicy
         from .pool import BrowserPool
 
-        needs_index = "local" in self.search_specs
+        # A wrong spec is refused here, before the index opens or Chromium starts.
+        self._backend_names = {check_spec(s)[0] for s in self.search_specs}
+        needs_index = "local" in self._backend_names
         aliases: dict[str, str] = {}
         if needs_index:
             from .index import default_index_dir, open_index
@@ -72,7 +76,7 @@ class WebRuntime:
         from .backends.registry import make_search
 
         fetcher = None
-        if any(s in ("duckduckgo", "ddg") for s in self.search_specs):
+        if self._backend_names & {"duckduckgo", "ddg"}:
             # DuckDuckGo is loaded as a web page, through a context of its own.
             self._ddg_fetcher = fetcher = await self.pool.acquire()
         return make_search(self.search_specs, fetcher=fetcher, index=self.index,

@@ -115,6 +115,22 @@ def _synth(args: argparse.Namespace) -> dict:
             "failed": len(stats.failed), "steps": stats.steps, "quotes": stats.quotes}
 
 
+def _export(args: argparse.Namespace) -> dict:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ui.store import Store
+
+    try:
+        store = Store(args.db)
+        n = store.export_demos(args.out, include_unfinished=args.include_unfinished)
+    except SQLAlchemyError as e:
+        # A wrong --db URL (unknown dialect, unparsable, unreachable) is the user's input, not a bug;
+        # SQLAlchemy's message runs over several lines, the first says what is wrong.
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"cannot read the database {args.db or 'of the recorder'}: {first}") from e
+    return {"out": args.out, "demos": n}
+
+
 def main(args: argparse.Namespace) -> int:
     from data.eli5.loaders import DataError
 
@@ -124,10 +140,7 @@ def main(args: argparse.Namespace) -> int:
         elif args.demos_command == "speech":
             out = _speech(args)
         elif args.demos_command == "export":
-            from ui.store import Store
-
-            n = Store(args.db).export_demos(args.out, include_unfinished=args.include_unfinished)
-            out = {"out": args.out, "demos": n}
+            out = _export(args)
         else:
             from .demos import write_demos
             from .imports import import_webgpt_samples_with_stats

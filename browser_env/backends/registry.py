@@ -1,5 +1,6 @@
 """Building search backends from command-line specs (``--search direct --search searxng:URL``).
 
+``check_spec`` vets one spec without building anything (for commands to call before a slow start);
 ``make_backend`` turns one spec into a backend; ``make_search`` turns a list of specs into one
 backend, a ``FailoverSearch`` when there are several. The spec language is described once, in
 ``BACKEND_SPECS_HELP``, for the CLI's help text.
@@ -43,15 +44,9 @@ def make_backend(
     host: str | None = None,
 ) -> SearchBackend:
     """One backend from one spec; ValueError (listing the valid specs) if the spec is wrong."""
-    name, _, arg = spec.strip().partition(":")
-    name = name.lower()
+    name, arg = check_spec(spec)
     if name == "searxng":
-        base_url = arg or os.environ.get("SEARXNG_URL", "")
-        if not base_url:
-            raise ValueError("`searxng` needs a base URL: `searxng:http://127.0.0.1:8888` or set SEARXNG_URL")
-        return SearxngSearch(base_url, client)
-    if arg:
-        raise ValueError(f"search backend spec {spec!r} takes no `:` argument; valid specs: {', '.join(SPEC_NAMES)}")
+        return SearxngSearch(arg, client)
     if name == "local":
         if index is None or host is None:
             raise ValueError("`local` search needs the mini-web index and host (pass index= and host=)")
@@ -64,9 +59,32 @@ def make_backend(
         if fetcher is None:
             raise ValueError("`duckduckgo` search loads result pages in the browser and needs a fetcher=")
         return DuckDuckGoSearch(fetcher)
-    if name == "direct":
-        return DirectNavigation()
-    raise ValueError(f"unknown search backend {spec!r}; valid specs: {', '.join(SPEC_NAMES)}")
+    return DirectNavigation()
+
+
+_NAMES = frozenset(("local", "searxng", "brave", "duckduckgo", "ddg", "direct"))
+
+
+def check_spec(spec: str) -> tuple[str, str]:
+    """``(name, argument)`` of a backend spec, or ValueError saying what is wrong; builds nothing.
+
+    Commands call it on every ``--search`` before they start a browser or load a model, so a typo
+    is one line and exit code 2, not a traceback after a slow start.
+    """
+    name, _, arg = spec.strip().partition(":")
+    name = name.lower()
+    if name not in _NAMES:
+        raise ValueError(f"unknown search backend {spec!r}; valid specs: {', '.join(SPEC_NAMES)}")
+    if name == "searxng":
+        base_url = arg or os.environ.get("SEARXNG_URL", "")
+        if not base_url:
+            raise ValueError("`searxng` needs a base URL: `searxng:http://127.0.0.1:8888` or set SEARXNG_URL")
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"the SearXNG base URL must start with http:// or https://, got {base_url!r}")
+        return name, base_url
+    if arg:
+        raise ValueError(f"search backend spec {spec!r} takes no `:` argument; valid specs: {', '.join(SPEC_NAMES)}")
+    return name, ""
 
 
 def make_search(

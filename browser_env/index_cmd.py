@@ -29,14 +29,30 @@ Bad rows are skipped and listed at the end (file and line); --strict stops at th
 The default --out is $WEBQA_HOME/indexes/NAME ($WEBQA_HOME defaults to ~/.cache/webqa)."""
 
 
+DESCRIPTION = """Build the local search indexes behind the offline mini-web. An index is a BM25 full-text
+index and a page store in one folder; `webqa browse`, `ask`, `eval` and `demos synth` serve it over
+HTTP on 127.0.0.1 under the virtual host NAME.miniweb (--index DIR; the default is the wiki-vital
+index that the set-up builds). HTML pages go through the same visibility pass as web pages, so
+hidden text is neither indexed nor shown."""
+
+EXAMPLES = """examples:
+  webqa index build wiki-vital                       # the embedded default (done by the set-up)
+  webqa index build corpus.jsonl --out idx/          # {"id", "title", "text" or "html", "url"?} per line
+  webqa index build ./pages/ --out idx/ --name pages # .html/.htm/.txt/.pdf files (gzipped too)
+  webqa index build ../shared/data/wikipedia_featured_good --out idx/featured   # WikiExtractor dumps
+  webqa browse --index idx/featured                  # then browse it"""
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("index", help="build local search indexes for the offline mini-web")
+    parser = subparsers.add_parser("index", help="build local search indexes for the offline mini-web",
+                                   description=DESCRIPTION, epilog=EXAMPLES,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="index_command", metavar="{build}", required=True)
     build = sub.add_parser(
         "build",
         help="build an index from a corpus",
         description="Build a full-text index and page store from CORPUS for search and the mini-web.",
-        epilog=CORPUS_HELP,
+        epilog=CORPUS_HELP + "\n\n" + EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build.add_argument("corpus", metavar="CORPUS", help="wiki-vital, a .jsonl[.gz] file, or a folder (see below)")

@@ -42,7 +42,34 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(module_name)
         p = module.add_parser(sub)
         p.set_defaults(_main=module.main)
+    _terminal_help(parser)
     return parser
+
+
+def _terminal_help(parser: argparse.ArgumentParser) -> None:
+    """Make every help text read well in a terminal, for this parser and all below it.
+
+    Commands reuse their module docstrings, written for Sphinx-style readers, as descriptions: the
+    reST literal marks (two backticks) become one, as the rest of the help writes code. A
+    subcommand without a description gets its one-line help as one.
+    """
+    parser.description = _plain(parser.description)
+    parser.epilog = _plain(parser.epilog)
+    for action in parser._actions:
+        action.help = _plain(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            summaries = {a.dest: a for a in action._choices_actions}
+            for name, child in action.choices.items():
+                summary = summaries.get(name)
+                if summary is not None:
+                    summary.help = _plain(summary.help)
+                    if not child.description and summary.help:
+                        child.description = summary.help[:1].upper() + summary.help[1:] + "."
+                _terminal_help(child)
+
+
+def _plain(text: str | None) -> str | None:
+    return text.replace("``", "`") if isinstance(text, str) else text
 
 
 def main(argv: list[str] | None = None) -> int:

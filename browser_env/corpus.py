@@ -1,9 +1,12 @@
 """Corpus readers: turn a JSONL file, a folder of documents, a WikiExtractor dump or ``wiki-vital``
 into a stream of ``Doc`` objects for ``browser_env.index.build_index``.
 
-``iter_corpus(source)`` detects the kind (the WikiExtractor reader lives in
-``browser_env.wikiextractor``). Bad rows are collected in a ``CorpusReport`` (file and
-line of each) and skipped, unless ``strict=True``, which raises ``CorpusError`` on the first.
+``iter_corpus(source)`` detects the kind (the folder and WikiExtractor readers live in
+``browser_env.corpus_folder`` and ``browser_env.wikiextractor``). A corpus's own HTML pages go
+through the web's visibility pass in Chromium (``browser_env.corpus_html``), so hidden text is
+never indexed. Bad rows, and files that are not text, are collected in a ``CorpusReport`` (file,
+and line where there is one) and skipped, unless ``strict=True``, which raises ``CorpusError`` on
+the first.
 Links between documents are written as root-relative ``/page/<id>`` hrefs (``page_path``), so that
 pages work under the mini-web's real address and under its virtual host alike.
 
@@ -15,7 +18,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import html
-import io
 import json
 import logging
 import re
@@ -23,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,9 @@ class Doc:
     id: str
     title: str
     text: str | None = None
-    html: str | None = None  # article body (no <html>/<head>); links are /page/<id> where resolved
+    # The article body (no <html>/<head>), only what a reader sees: the readers run a corpus's own
+    # HTML through the visibility pass (browser_env.corpus_html); links are /page/<id> where resolved.
+    html: str | None = None
     url: str | None = None  # where the text came from, shown in the attribution footer
     source: str = ""
     license: str = ""
@@ -116,12 +120,14 @@ def detect_kind(source: str | Path) -> CorpusKind:
 
 
 def iter_corpus(
-    source: str | Path, *, strict: bool = False, report: CorpusReport | None = None
+    source: str | Path, *, strict: bool = False, report: CorpusReport | None = None, visibility=None
 ) -> Iterator[Doc]:
     """The documents of ``source``; bad rows go to ``report`` (or raise when ``strict``).
 
     The kind is detected (and a bad ``source`` raises ``CorpusError``) at the call, not at the
-    first ``next()``.
+    first ``next()``. HTML pages are made visible by ``visibility`` (a
+    ``browser_env.visibility.OfflineVisibility``); without one, one is started at the first HTML
+    page and closed at the end.
     """
     report = report if report is not None else CorpusReport()
     report.kind = detect_kind(source)
@@ -134,8 +140,12 @@ def iter_corpus(
 
         docs = iter_wikiextractor(Path(source), strict, report)
     else:
-        reader = {"jsonl": _iter_jsonl, "folder": _iter_folder}
-        docs = reader[report.kind](Path(source), strict, report)
+        from .corpus_folder import iter_folder  # imported here: both build on this module
+        from .corpus_html import visible_docs
+
+        reader = {"jsonl": _iter_jsonl, "folder": iter_folder}
+        items = reader[report.kind](Path(source), strict, report)
+        docs = visible_docs(items, visibility, strict=strict, report=report)
     return _counted(docs, report)
 
 
@@ -149,7 +159,8 @@ def _bad(report: CorpusReport, strict: bool, file: Path | str, line: int | None,
     if strict:
         raise CorpusError(reason, file=str(file), line=line)
     row = BadRow(str(file), line, reason)
-    log.warning("skipping bad corpus row: %s", row)
+    # Said once, in the report's summary at the end; a log line per row as well would say it twice.
+    log.info("skipping bad corpus row: %s", row)
     report.bad.append(row)
 
 
@@ -174,12 +185,35 @@ def _inner_suffix(path: Path) -> str:
     return PurePosixPath(name).suffix
 
 
+# Bytes that text in any ASCII-based encoding all but never holds: C0 controls other than tab, line
+# ends, form feed and escape, and DEL. Random or compressed data is about one byte in nine of them.
+_BINARY_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c\x1b") + b"\x7f"
+SNIFF_BYTES = 8192
+
+
+def not_text(head: bytes) -> str | None:
+    """Why the bytes a file starts with are not text (None when they may well be)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None  # UTF-16 with its byte-order mark: text full of NULs
+    head = head[:SNIFF_BYTES]
+    if not head:
+        return None
+    if b"\x00" in head or len(head) - len(head.translate(None, _BINARY_BYTES)) > len(head) // 100:
+        return "not a text file (binary data)"
+    return None
+
+
 # --- JSONL -------------------------------------------------------------------------------------
 
 
-def _iter_jsonl(path: Path, strict: bool, report: CorpusReport) -> Iterator[Doc]:
+def _iter_jsonl(path: Path, strict: bool, report: CorpusReport) -> Iterator:
     try:
         with _opener(path)(path, "rb") as f:
+            why = not_text(f.read(SNIFF_BYTES))
+            if why:  # one report for the file, not one per "line" of it
+                _bad(report, strict, path, None, why)
+                return
+            f.seek(0)
             for lineno, raw in enumerate(f, 1):
                 if not raw.strip():
                     continue
@@ -190,7 +224,10 @@ def _iter_jsonl(path: Path, strict: bool, report: CorpusReport) -> Iterator[Doc]
         raise CorpusError(f"cannot read: {e}", file=str(path)) from e
 
 
-def _jsonl_row(path: Path, lineno: int, raw: bytes, strict: bool, report: CorpusReport) -> Doc | None:
+def _jsonl_row(path: Path, lineno: int, raw: bytes, strict: bool, report: CorpusReport):
+    """A ``Doc``, a ``PendingPage`` (a row with ``html``, for the visibility pass) or None (bad)."""
+    from .corpus_html import PendingPage, prepare_markup
+
     try:
         row = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -205,24 +242,28 @@ def _jsonl_row(path: Path, lineno: int, raw: bytes, strict: bool, report: Corpus
     text, body = row.get("text"), row.get("html")
     if not (isinstance(text, str) and text.strip()) and not (isinstance(body, str) and body.strip()):
         return _bad(report, strict, path, lineno, "row has neither 'text' nor 'html'")
-    if isinstance(body, str) and body.strip():
-        body, html_text, _ = clean_html(body)
-        text = text if isinstance(text, str) and text.strip() else html_text
-    else:
-        body = None
-    return Doc(
-        id=str(doc_id), title=title.strip(), text=text, html=body, url=row.get("url") or None,
-        source=str(row.get("source") or path.name), license=str(row.get("license") or ""),
+    doc = Doc(
+        id=str(doc_id), title=title.strip(), text=text if isinstance(text, str) and text.strip() else None,
+        url=row.get("url") or None, source=str(row.get("source") or path.name), license=str(row.get("license") or ""),
     )  # fmt: skip
+    if not (isinstance(body, str) and body.strip()):
+        return doc
+    try:
+        return PendingPage(doc, prepare_markup(body), str(path), lineno)
+    except ValueError as e:
+        return _bad(report, strict, path, lineno, f"'html' is {e}")
 
 
 # --- HTML helpers ------------------------------------------------------------------------------
 
 
-def clean_html(markup: str | bytes, link_map=None) -> tuple[str, str, str]:
+def clean_html(markup: str | bytes, link_map=None, *, visible: bool = False) -> tuple[str, str, str]:
     """Return (body inner HTML, plain text, <title>) with scripts and styles removed.
 
     ``link_map(href) -> str | None`` may rewrite each ``<a href>``; None leaves it as it was.
+    ``visible``: the markup is the visibility pass's output, so every element left is one a
+    reader saw; inline styles, whose work is done, go too, so that the mini-web (on its own
+    background, without the page's style sheet) shows all of it and nothing else.
     """
     import lxml.html
     from lxml import etree
@@ -241,6 +282,9 @@ def clean_html(markup: str | bytes, link_map=None) -> tuple[str, str, str]:
     title = " ".join((title_el.text_content() if title_el is not None else "").split())
     for bad in list(root.iter(*_DROP_TAGS, etree.Comment)):
         bad.drop_tree()
+    if visible:
+        for el in root.iter(etree.Element):
+            el.attrib.pop("style", None)
     if link_map is not None:
         for a in root.iter("a"):
             new = link_map(a.get("href") or "")
@@ -291,78 +335,3 @@ def text_to_html(text: str) -> str:
     """Paragraphs (blank-line separated) as escaped ``<p>`` elements; single newlines become <br>."""
     paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     return "\n".join("<p>" + html.escape(p, quote=False).replace("\n", "<br>\n") + "</p>" for p in paras)
-
-
-# --- a folder of documents ---------------------------------------------------------------------
-
-
-def _iter_folder(root: Path, strict: bool, report: CorpusReport) -> Iterator[Doc]:
-    files = sorted(p for p in root.rglob("*") if p.is_file() and _inner_suffix(p) in DOC_SUFFIXES)
-    ids = {_folder_id(root, p) for p in files}
-    for path in files:
-        doc_id = _folder_id(root, path)
-        try:
-            with _opener(path)(path, "rb") as f:
-                data = f.read()
-            doc = _folder_doc(doc_id, path, data, ids)
-        except Exception as e:  # one unreadable file (bad gzip, broken PDF) must not stop the build
-            _bad(report, strict, path, None, f"cannot read {_inner_suffix(path)} file: {e!r}")
-            continue
-        if doc is None:
-            _bad(report, strict, path, None, "no text in file")
-            continue
-        doc.source = str(root.name)
-        yield doc
-
-
-def _folder_id(root: Path, path: Path) -> str:
-    rel = path.relative_to(root).as_posix()
-    for packed in (".gz", ".bz2"):
-        if rel.lower().endswith(packed):
-            rel = rel[: -len(packed)]
-    return rel
-
-
-def _folder_doc(doc_id: str, path: Path, data: bytes, ids: set[str]) -> Doc | None:
-    suffix = PurePosixPath(doc_id).suffix.lower()
-    fallback_title = PurePosixPath(doc_id).stem.replace("_", " ").replace("-", " ")
-    if suffix in (".html", ".htm"):
-        body, text, title = clean_html(data, _relative_link_map(doc_id, ids))
-        if not text:
-            return None
-        return Doc(id=doc_id, title=title or fallback_title, text=text, html=body)
-    if suffix == ".pdf":
-        from pdfminer.high_level import extract_text
-
-        text = normalise_text(extract_text(io.BytesIO(data)))
-    else:
-        text = data.decode("utf-8", errors="replace").strip()
-    if not text:
-        return None
-    first = text.splitlines()[0].strip()
-    title = first[:200] if first and suffix == ".txt" else fallback_title
-    if suffix == ".pdf" and first and len(first) <= 200:
-        title = first
-    return Doc(id=doc_id, title=title, text=text)
-
-
-def _relative_link_map(doc_id: str, ids: set[str]):
-    """Point relative links that name another file of the folder at that file's mini-web page."""
-    base = PurePosixPath(doc_id).parent
-
-    def rewrite(href: str) -> str | None:
-        parts = urlsplit(href)
-        if parts.scheme or parts.netloc or not parts.path:
-            return None
-        target = PurePosixPath(unquote(parts.path.lstrip("/")) if parts.path.startswith("/") else base / unquote(parts.path))
-        resolved: list[str] = []
-        for part in target.parts:  # resolve '..' by hand: PurePath does not, and there is no disk here
-            if part == "..":
-                if resolved:
-                    resolved.pop()
-            elif part != ".":
-                resolved.append(part)
-        key = "/".join(resolved)
-        return page_path(key) + (f"#{parts.fragment}" if parts.fragment else "") if key in ids else None
-
-    return rewrite

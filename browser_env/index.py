@@ -118,7 +118,11 @@ CREATE TABLE pages (
 def build_index(
     docs: Iterable[Doc], out: Path, *, name: str, source: str = "", progress: bool = True
 ) -> IndexStats:
-    """Index ``docs`` into ``out`` (replacing an index already there); duplicate ids keep the first."""
+    """Index ``docs`` into ``out`` (replacing an index already there); duplicate ids keep the first.
+
+    A document's ``html`` is taken as visible already (``iter_corpus`` makes it so): untrusted HTML
+    goes through ``browser_env.corpus_html.visible_docs`` first, never straight in here.
+    """
     import tantivy
     from tqdm import tqdm
 

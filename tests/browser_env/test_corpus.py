@@ -95,6 +95,7 @@ def jsonl_lines() -> list[str]:
     ]
 
 
+@pytest.mark.browser  # HTML pages go through the visibility pass in Chromium
 def test_jsonl_loads_good_rows_and_reports_bad_ones_with_file_and_line(tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text("\n".join(jsonl_lines()) + "\n", encoding="utf-8")
@@ -132,6 +133,7 @@ def test_jsonl_gz(tmp_path):
 # --- folders -------------------------------------------------------------------------------------
 
 
+@pytest.mark.browser  # HTML pages go through the visibility pass in Chromium
 def test_folder_of_html_txt_pdf_and_gz(tmp_path):
     root = tmp_path / "site"
     (root / "sub").mkdir(parents=True)

@@ -177,6 +177,7 @@ def run_cli(argv: list[str]) -> int:
     return args.func(args)
 
 
+@pytest.mark.browser  # HTML pages go through the visibility pass in Chromium
 def test_cli_builds_and_reports_bad_rows(tmp_path, capsys):
     corpus = tmp_path / "mini.jsonl"
     corpus.write_text(

@@ -35,7 +35,9 @@ def score_candidates(reward_model: ScoresAnswers, items: Sequence[tuple[str, Can
     """Score ``(question, candidate)`` pairs in ONE ``score_batch`` call; sets ``candidate.reward``.
 
     The reward model reads the answer as shown to the user (removed citations gone) with every
-    quote the episode collected, numbered as in the answer prompt.
+    quote the episode collected, numbered as in the answer prompt. Candidates of one episode share
+    their question and quotes, so ``omni_model.reward.RewardModel`` reads that prompt once for all
+    of them (its shared-prefix path) and only each candidate's answer on top.
     """
     if not items:
         return []

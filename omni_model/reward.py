@@ -10,6 +10,12 @@ Every score reads ``prompts.reward_text(question, quotes, answer)``, the same st
 uses. Texts longer than ``max_length`` tokens lose the tails of quote extracts (never the
 question or the answer); if even that does not fit, ``PromptTooLongError``.
 
+Answers to one question over the same quotes (best-of-n's candidates, the two sides of most
+comparison pairs) share their prompt: ``score_batch`` reads that prefix (question and quotes)
+once, then each answer's tokens on top of its cached keys and values, expanded per answer, so
+n candidates cost one prompt plus n answers instead of n prompts plus n answers. The scores equal
+the plain path's (``share_prefix=False``) to float rounding.
+
     rm = load_reward_model("smollm2-135m")
     rm.score_batch([(question, quotes, answer_a), (question, quotes, answer_b)])
 """
@@ -39,8 +45,10 @@ RewardItem = tuple[str, Sequence[Quote], str]
 class RewardModel:
     """Scores (question, quotes, answer) triples; higher means a better answer."""
 
-    def __init__(self, model: Any, tokenizer: Any, *, spec: str = "<in-memory>", max_length: int | None = None) -> None:
+    def __init__(self, model: Any, tokenizer: Any, *, spec: str = "<in-memory>", max_length: int | None = None,
+                 share_prefix: bool = True) -> None:
         self.model = model.eval()
+        self.share_prefix = share_prefix
         self.tokenizer = tokenizer
         self.spec = spec
         self.device = next(model.parameters()).device
@@ -60,18 +68,83 @@ class RewardModel:
     def score(self, question: str, quotes: Sequence[Quote], answer: str) -> float:
         return self.score_batch([(question, quotes, answer)], batch_size=1)[0]
 
-    def score_batch(self, items: Sequence[RewardItem], batch_size: int = 8) -> list[float]:
-        """Scores in input order. Items are batched by length so padding stays small."""
+    def score_batch(self, items: Sequence[RewardItem], batch_size: int = 8, *,
+                    share_prefix: bool | None = None) -> list[float]:
+        """Scores in input order. Answers sharing a prompt are scored on its cached prefix (see the
+        module docstring); the rest are batched by length so padding stays small."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        encoded = [self._encode(self.text(q, qs, a)) for q, qs, a in items]
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        texts = [self.text(q, qs, a) for q, qs, a in items]
+        encoded = [self._encode(t) for t in texts]
         scores: list[float] = [0.0] * len(encoded)
+        plain = list(range(len(encoded)))
+        if self.share_prefix if share_prefix is None else share_prefix:
+            plain = self._score_shared(items, texts, encoded, scores, batch_size)
+        order = sorted(plain, key=lambda i: len(encoded[i]))
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
             for i, s in zip(chunk, self._forward([encoded[i] for i in chunk]), strict=True):
                 scores[i] = s
         return scores
+
+    def _score_shared(self, items: Sequence[RewardItem], texts: list[str], encoded: list[list[int]],
+                      scores: list[float], batch_size: int) -> list[int]:
+        """Score every group of 2+ answers with one prompt on its shared prefix, into ``scores``;
+        returns the indices left for the plain path."""
+        groups: dict[str, list[int]] = {}
+        plain: list[int] = []
+        for i, ((_, _, answer), text) in enumerate(zip(items, texts, strict=True)):
+            answer = answer.strip()
+            # The prefix is the text before the answer, after any quote truncation: answers whose
+            # truncation differs land in different groups.
+            if answer and text.endswith(answer):
+                groups.setdefault(text[:len(text) - len(answer)], []).append(i)
+            else:
+                plain.append(i)
+        for prefix, members in groups.items():
+            prefix_ids = self._encode(prefix) if len(members) > 1 else []
+            n = len(prefix_ids)
+            # Tokens must not merge across the prefix/answer boundary, or the split would change
+            # what the model reads; such answers take the plain path.
+            ok = [i for i in members if n and len(encoded[i]) > n and encoded[i][:n] == prefix_ids]
+            plain += [i for i in members if i not in ok]
+            if len(ok) < 2:
+                plain += ok
+                continue
+            cache = self._prefix_cache(prefix_ids)
+            ok.sort(key=lambda i: len(encoded[i]))
+            for start in range(0, len(ok), batch_size):
+                chunk = ok[start:start + batch_size]
+                for i, s in zip(chunk, self._forward_on_prefix(cache, n, [encoded[i][n:] for i in chunk]),
+                                strict=True):
+                    scores[i] = s
+        return plain
+
+    def _prefix_cache(self, prefix_ids: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Each layer's (keys, values) for the prefix, batch size 1."""
+        ids = torch.tensor([prefix_ids], dtype=torch.long, device=self.device)
+        with torch.inference_mode():
+            out = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True)
+        return [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+
+    def _forward_on_prefix(self, prefix: list[tuple[torch.Tensor, torch.Tensor]], n_prefix: int,
+                           rows: list[list[int]]) -> list[float]:
+        from transformers import DynamicCache
+
+        b, width = len(rows), max(len(r) for r in rows)
+        ids = torch.full((b, width), self.tokenizer.pad_token_id, dtype=torch.long)
+        attention = torch.zeros((b, n_prefix + width), dtype=torch.long)
+        attention[:, :n_prefix] = 1
+        for i, r in enumerate(rows):
+            ids[i, :len(r)] = torch.tensor(r, dtype=torch.long)  # right padding, as in _forward
+            attention[i, n_prefix:n_prefix + len(r)] = 1
+        # A fresh cache per chunk: a forward pass appends to it. expand() copies nothing; the
+        # concatenation inside the attention makes each row's copy.
+        cache = DynamicCache(ddp_cache_data=[(k.expand(b, -1, -1, -1), v.expand(b, -1, -1, -1)) for k, v in prefix])
+        with torch.inference_mode():
+            logits = self.model(input_ids=ids.to(self.device), attention_mask=attention.to(self.device),
+                                past_key_values=cache, use_cache=True).logits
+        return logits[:, 0].float().cpu().tolist()
 
     def _encode(self, text: str) -> list[int]:
         # Quotes and answers are untrusted text: a literal "<|im_end|>" in them must stay

@@ -14,6 +14,10 @@
 Every reader returns ``Loaded(comparisons, errors)``: a malformed row becomes a ``RowError``
 naming its file and line and is skipped, or raises ``MalformedRowError`` with ``strict=True``.
 
+A row may carry ``kind`` (a string naming how the pair was made, e.g. a perturbation); it is
+read into ``Comparison.kind`` and written back by both exporters, so ``webqa rm eval`` can
+report accuracy by kind.
+
 Labels follow WebGPT: a score of 0 is a tie, read as a soft 50% label; any other score counts
 by its sign only. ``to_trl_rows`` turns comparisons into rows for trl's ``RewardTrainer``
 (see its docstring for how ties are carried).
@@ -71,6 +75,7 @@ class Comparison:
     quotes_1: tuple[Quote, ...] = ()
     source: str = ""  # "path:line" (or a note saying how the pair was made)
     raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    kind: str = ""  # what kind of pair this is (a perturbation's name), when the file says
 
     @property
     def is_tie(self) -> bool:
@@ -197,7 +202,14 @@ def webgpt_comparison(row: Any, where: str = "") -> Comparison:
     if s0 * s1 > 0 or (s0 == 0) != (s1 == 0):
         raise ValueError(f"score_0={s0} and score_1={s1} disagree (they should sum to 0)")
     return Comparison(question, _text(row, "answer_0"), _text(row, "answer_1"), s0, s1,
-                      _webgpt_quotes(row, "quotes_0"), _webgpt_quotes(row, "quotes_1"), where, row)
+                      _webgpt_quotes(row, "quotes_0"), _webgpt_quotes(row, "quotes_1"), where, row, _kind(row))
+
+
+def _kind(row: dict) -> str:
+    kind = row.get("kind", "")
+    if not isinstance(kind, str):
+        raise ValueError(f"'kind' must be a string, got {type(kind).__name__}")
+    return kind
 
 
 def load_webgpt(path: str | Path, *, strict: bool = False) -> Loaded:
@@ -213,9 +225,10 @@ def to_webgpt_row(c: Comparison) -> dict[str, Any]:
     """The original row when there is one, else a row in WebGPT's shape."""
     if c.raw is not None:
         return c.raw
-    return {"question": {"full_text": c.question}, "quotes_0": _quotes_field(c.quotes_0), "answer_0": c.answer_0,
-            "score_0": c.score_0, "quotes_1": _quotes_field(c.quotes_1), "answer_1": c.answer_1,
-            "score_1": c.score_1}
+    row = {"question": {"full_text": c.question}, "quotes_0": _quotes_field(c.quotes_0), "answer_0": c.answer_0,
+           "score_0": c.score_0, "quotes_1": _quotes_field(c.quotes_1), "answer_1": c.answer_1,
+           "score_1": c.score_1}
+    return {**row, "kind": c.kind} if c.kind else row
 
 
 def export_webgpt(path: str | Path, comparisons: Iterable[Comparison]) -> int:
@@ -296,8 +309,9 @@ def _trl_row(c: Comparison, chosen: int, label: float, weight: float) -> dict[st
         prompt = f"{_QUESTION_HEAD}{q.strip()}{_QUOTES_HEAD}"
     if not (a.startswith(prompt) and b.startswith(prompt)):  # reward_text's layout changed
         raise AssertionError("prompt is not a prefix of the reward text")
-    return {"prompt": prompt, "chosen": a[len(prompt):], "rejected": b[len(prompt):], "label": label,
-            "weight": weight, "source": c.source}
+    row = {"prompt": prompt, "chosen": a[len(prompt):], "rejected": b[len(prompt):], "label": label,
+           "weight": weight, "source": c.source}
+    return {**row, "kind": c.kind} if c.kind else row
 
 
 def parse_reward_text(text: str) -> tuple[str, tuple[Quote, ...], str]:
@@ -339,17 +353,18 @@ def trl_comparison(row: Any, where: str = "") -> Comparison:
     if label not in (0.5, 1.0, 1):
         raise ValueError(f"'label' must be 1.0 or 0.5, got {label!r}")
     s = 0.0 if label == 0.5 else 1.0
+    kind = _kind(row)
     try:
         q0, qs0, a0 = parse_reward_text(prompt + chosen)
         q1, qs1, a1 = parse_reward_text(prompt + rejected)
         if q0 != q1:
             raise ValueError("chosen and rejected read as different questions")
-        return Comparison(q0, a0, a1, s, -s, qs0, qs1, where)
+        return Comparison(q0, a0, a1, s, -s, qs0, qs1, where, kind=kind)
     except ValueError:
         if not prompt.strip():
             raise ValueError("'prompt' is empty and chosen/rejected are not reward texts") from None
         # A plain prompt (not reward_text's layout): it is the question, and there are no quotes.
-        return Comparison(prompt, chosen, rejected, s, -s, source=where)
+        return Comparison(prompt, chosen, rejected, s, -s, source=where, kind=kind)
 
 
 def load_trl(path: str | Path, *, strict: bool = False) -> Loaded:

@@ -8,7 +8,9 @@ Three kinds, each turning the better answer of a comparison (and its quotes) int
 - ``"unsupported"``: sentences from another question's answer, sharing few words with any quote,
   appended to the answer.
 
-Seeded: the same comparisons, kinds and seed give the same pairs.
+Each pair's ``kind`` names its perturbation, so ``webqa rm eval`` reports them apart. Seeded:
+the same comparisons, kinds and seed give the same pairs. ``training.grounding_pairs`` makes the
+wider set of grounding pairs from WebGPT's samples.
 
     extra = perturb(loaded.comparisons, kinds=("no_citations",), seed=0)
 """
@@ -113,5 +115,5 @@ def perturb(comparisons: Sequence[Comparison], kinds: Sequence[Kind] = KINDS, *,
             if bad_answer == answer and bad_quotes == quotes:
                 continue
             out.append(Comparison(question, answer, bad_answer, 1.0, -1.0, quotes, bad_quotes,
-                                  source=f"{c.source}#perturb:{kind}"))
+                                  source=f"{c.source}#perturb:{kind}", kind=kind))
     return out

@@ -2,6 +2,9 @@
 preferences on long-form answers (``lfqa_expert_preferences``), HaluQuestQA's expert preferences
 between human and GPT-4 answers, and Anthropic's HH-RLHF harmless pairs.
 
+``load_comparison_file(path)`` tells every format webqa reads apart by its content (these three,
+WebGPT comparisons and trl rows), for ``webqa train rm`` and ``webqa rm eval`` alike.
+
 Each reader takes the file's path (the product never needs ../shared/data) and returns a
 ``Loaded`` with the comparisons and the bad rows, named by file and line, as ``training.comparisons``
 does for WebGPT's format.
@@ -10,11 +13,13 @@ does for WebGPT's format.
 from __future__ import annotations
 
 import csv
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from training.comparisons import Comparison, Loaded, _jsonl, _read, _text
+from training.comparisons import Comparison, Loaded, _jsonl, _read, _text, load_comparisons
 
 
 def _preferred_first(question: str, better: str, worse: str, where: str) -> Comparison:
@@ -101,3 +106,27 @@ def load_hh_rlhf(path: str | Path, *, strict: bool = False) -> Loaded:
     return _read(path, _jsonl(path), convert, strict)
 
 
+def load_comparison_file(path: str | os.PathLike, *, strict: bool = False) -> Loaded:
+    """Any comparisons file webqa reads, told apart by its content.
+
+    WebGPT comparisons JSONL and trl ``prompt``/``chosen``/``rejected`` JSONL
+    (``training.comparisons``); Xu et al.'s lfqa expert preferences (``answer_a``/``answer_b``);
+    HH-RLHF dialogues (``chosen``/``rejected`` with no ``prompt``); HaluQuestQA's TSV.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"comparisons file not found: {path}")
+    if path.suffix.lower() == ".tsv":
+        return load_haluquestqa(path, strict=strict)
+    with open(path, encoding="utf-8") as f:
+        first_line = next((line for line in f if line.strip()), "")
+    try:
+        first = json.loads(first_line)
+    except json.JSONDecodeError:
+        first = None
+    if isinstance(first, dict):
+        if "answer_a" in first and "overall_preference" in first:
+            return load_lfqa_expert_preferences(path, strict=strict)
+        if "chosen" in first and "rejected" in first and "prompt" not in first:
+            return load_hh_rlhf(path, strict=strict)
+    return load_comparisons(path, strict=strict)

@@ -34,34 +34,8 @@ from omni_model.errors import PromptTooLongError
 from omni_model.prompts import reward_text
 
 from .bc import AdapterOptions, TrainingDataError, _trainable, device_defaults, save_checkpoint, split_by_question
-from .comparisons import Comparison, Loaded, MalformedRowError, export_trl, load_comparisons, to_trl_rows
-from .preference_sets import load_haluquestqa, load_hh_rlhf, load_lfqa_expert_preferences
-
-
-def load_comparison_file(path: str | os.PathLike, *, strict: bool = False) -> Loaded:
-    """Any comparisons file webqa reads, told apart by its content.
-
-    WebGPT comparisons JSONL and trl ``prompt``/``chosen``/``rejected`` JSONL
-    (``training.comparisons``); Xu et al.'s lfqa expert preferences (``answer_a``/``answer_b``);
-    HH-RLHF dialogues (``chosen``/``rejected`` with no ``prompt``); HaluQuestQA's TSV.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"comparisons file not found: {path}")
-    if path.suffix.lower() == ".tsv":
-        return load_haluquestqa(path, strict=strict)
-    with open(path, encoding="utf-8") as f:
-        first_line = next((line for line in f if line.strip()), "")
-    try:
-        first = json.loads(first_line)
-    except json.JSONDecodeError:
-        first = None
-    if isinstance(first, dict):
-        if "answer_a" in first and "overall_preference" in first:
-            return load_lfqa_expert_preferences(path, strict=strict)
-        if "chosen" in first and "rejected" in first and "prompt" not in first:
-            return load_hh_rlhf(path, strict=strict)
-    return load_comparisons(path, strict=strict)
+from .comparisons import Comparison, MalformedRowError, export_trl, to_trl_rows
+from .preference_sets import load_comparison_file  # noqa: F401 - its historical home
 
 
 def split_comparisons(comparisons: Sequence[Comparison], fraction: float, seed: int = 0
@@ -76,6 +50,12 @@ class RMConfig(RewardConfig, AdapterOptions):
     base_model: str = field(default="smollm2-135m", metadata={"help": "backbone spec"})
     ties: Literal["soft", "drop"] = "drop"
     max_pairs_per_file: int | None = None  # training pairs kept per file (a fixed-seed sample)
+    pairs_per_file: dict[str, int] | None = field(
+        default=None, metadata={"help": "per-file caps by file stem, overriding max_pairs_per_file "
+                                        "(e.g. many grounding pairs beside a few of each preference set)"})
+    final_dir: str | None = field(
+        default=None, metadata={"help": "where the trained RM goes (default: output_dir, which also "
+                                        "holds the checkpoints)"})
     perturbations: bool = False  # add synthetic pairs from training.perturb (opt-in)
     max_eval_pairs: int | None = None  # held-out pairs scored for eval_accuracy (None: all)
     heldout_dir: str | None = None  # where held-out pairs go (default: <output_dir>/heldout)
@@ -150,10 +130,11 @@ def load_training_sets(paths: Sequence[str | os.PathLike], config: RMConfig
             raise TrainingDataError(str(e)) from e
         malformed += len(loaded.errors)
         tr, te = split_comparisons(loaded.comparisons, config.eval_fraction, config.split_seed)
-        if config.max_pairs_per_file is not None and len(tr) > config.max_pairs_per_file:
-            tr = rng.sample(tr, config.max_pairs_per_file)
-        train.extend(tr)
         stem = Path(path).stem
+        cap = (config.pairs_per_file or {}).get(stem, config.max_pairs_per_file)
+        if cap is not None and len(tr) > cap:
+            tr = rng.sample(tr, cap)
+        train.extend(tr)
         while stem in heldout:
             stem += "_"
         heldout[stem] = te
@@ -163,6 +144,16 @@ def load_training_sets(paths: Sequence[str | os.PathLike], config: RMConfig
 
         train.extend(perturb(train, seed=config.split_seed))
     return train, heldout, malformed
+
+
+def resume_point(config: RMConfig) -> str | None:
+    """The checkpoint to resume from: ``resume_from_checkpoint`` as given, or with ``"auto"`` the
+    newest ``checkpoint-N`` in ``output_dir`` (None when there is none: a fresh start)."""
+    if config.resume_from_checkpoint != "auto":
+        return config.resume_from_checkpoint
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(config.output_dir) if Path(config.output_dir).is_dir() else None
 
 
 def train_rm(paths: Sequence[str | os.PathLike], config: RMConfig) -> RMResult:
@@ -199,10 +190,10 @@ def train_rm(paths: Sequence[str | os.PathLike], config: RMConfig) -> RMResult:
                             processing_class=tokenizer,
                             peft_config=_lora(config, "SEQ_CLS", model) if config.lora else None)
     start = time.perf_counter()
-    out = trainer.train()
+    out = trainer.train(resume_from_checkpoint=resume_point(config))
     seconds = time.perf_counter() - start
     eval_accuracy = trainer.evaluate().get("eval_accuracy") if eval_rows else None
-    folder = Path(config.output_dir)
+    folder = Path(config.final_dir or config.output_dir)
     save_checkpoint(trainer, tokenizer, folder, config.base_model, config.lora)
     heldout_dir = Path(config.heldout_dir) if config.heldout_dir else folder / "heldout"
     heldout_dir.mkdir(parents=True, exist_ok=True)

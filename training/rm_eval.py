@@ -4,10 +4,13 @@ A comparison counts as correct when the better answer gets the higher score; equ
 count half. Ties in the data are excluded (they have no right answer). Two baselines run on the
 same comparisons: the longer answer wins, and the answer with more citation markers wins.
 
-The scorer is anything with ``score_batch(items, batch_size=8)``, as ``omni_model.reward.RewardModel``:
+When comparisons carry a ``kind`` (grounding pairs, synthetic perturbations), ``by_kind`` reports
+each kind apart, with the same two baselines, so a user sees which failure the model still falls
+for. The scorer is anything with ``score_batch(items, batch_size=8)``, as
+``omni_model.reward.RewardModel``:
 
     report = evaluate(load_reward_model("runs/rm"), comparisons)
-    report.to_dict()
+    report.to_dict()          # {"n", "accuracy", "ci95", "undecided", "baselines", "by_kind"?}
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .comparisons import Comparison
@@ -89,6 +92,34 @@ class RMReport:
     model: Accuracy
     longer: Accuracy
     more_citations: Accuracy
+    by_kind: dict[str, RMReport] = field(default_factory=dict)  # empty when no comparison has a kind
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {**self.model.to_dict(), "baselines": {"longer": self.longer.to_dict(),
+                                                     "more_citations": self.more_citations.to_dict()}}
+        if self.by_kind:
+            out["by_kind"] = {k: r.to_dict() for k, r in self.by_kind.items()}
+        return out
+
+
+def report(comparisons: Sequence[Comparison], scores: Sequence[tuple[float, float]], *,
+           by_kind: bool = True) -> RMReport:
+    """The accuracy of already computed ``scores`` (one (s0, s1) per comparison) and both baselines;
+    with ``by_kind``, each kind of pair apart (comparisons without a kind are pooled as "(none)"
+    when some others have one)."""
+    if len(scores) != len(comparisons):
+        raise ValueError(f"{len(scores)} score pairs for {len(comparisons)} comparisons")
+    table = dict(zip(map(id, comparisons), scores, strict=True))
+    kinds: dict[str, list[Comparison]] = {}
+    if by_kind and any(c.kind for c in comparisons):
+        for c in comparisons:
+            kinds.setdefault(c.kind or "(none)", []).append(c)
+    return RMReport(
+        model=pairwise(comparisons, lambda c, i: table[id(c)][i]),
+        longer=pairwise(comparisons, lambda c, i: answer_length(c.side(i)[2])),
+        more_citations=pairwise(comparisons, lambda c, i: citation_count(c.side(i)[2])),
+        by_kind={k: report(cs, [table[id(c)] for c in cs], by_kind=False) for k, cs in sorted(kinds.items())},
+    )
 
 
 def score_comparisons(scorer: Scorer, comparisons: Sequence[Comparison], *,
@@ -122,10 +153,6 @@ def drop_too_long(scorer: Any, comparisons: Sequence[Comparison]) -> tuple[list[
 
 
 def evaluate(scorer: Scorer, comparisons: Sequence[Comparison], *, batch_size: int = 8) -> RMReport:
-    """The reward model's pairwise accuracy and both baselines on the non-tie ``comparisons``."""
-    scores = dict(zip(map(id, comparisons), score_comparisons(scorer, comparisons, batch_size=batch_size), strict=True))
-    return RMReport(
-        model=pairwise(comparisons, lambda c, i: scores[id(c)][i]),
-        longer=pairwise(comparisons, lambda c, i: answer_length(c.side(i)[2])),
-        more_citations=pairwise(comparisons, lambda c, i: citation_count(c.side(i)[2])),
-    )
+    """The reward model's pairwise accuracy and both baselines on the non-tie ``comparisons``
+    (and by kind, when they have kinds)."""
+    return report(comparisons, score_comparisons(scorer, comparisons, batch_size=batch_size))

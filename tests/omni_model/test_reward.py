@@ -150,3 +150,58 @@ def test_real_default_backbone_scores_finite_and_deterministic():
     assert all(math.isfinite(s) for s in first)
     assert rm.score_batch(items, batch_size=2) == pytest.approx(first, abs=1e-3)
     assert [rm.score(*items[0])] == pytest.approx(first[:1], abs=1e-3)
+
+
+def _candidates() -> list[tuple[str, list[Quote], str]]:
+    """Best-of-n as the agent scores it: several answers to one question over the same quotes."""
+    answers = ["Because of Rayleigh scattering [1].", "Blue light scatters more [2], so the sky is blue [1].",
+               "Search results for: sky blue ()", "The sky is blue. The sky is blue. The sky is blue.",
+               "1 2 3 [1]", "Because.", "Sunsets are red [2] and the sky is blue [1]; light scatters.", "[1]"]
+    items = [("Why is the sky blue?", QUOTES, a) for a in answers]
+    items += [("Why are sunsets red?", QUOTES[1:], a) for a in answers[:3]]  # a second prompt
+    items += [("Why?", [], "No quotes."), ("Why are sunsets red?", QUOTES[1:], answers[3])]
+    return items
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 8])
+def test_shared_prefix_scores_equal_plain_scores(rm, batch_size):
+    items = _candidates()
+    plain = rm.score_batch(items, batch_size=batch_size, share_prefix=False)
+    shared = rm.score_batch(items, batch_size=batch_size, share_prefix=True)
+    assert shared == pytest.approx(plain, abs=1e-4)
+    assert len(set(round(s, 5) for s in shared)) > len(items) // 2
+
+
+def test_shared_prefix_reads_the_prompt_once(rm, monkeypatch):
+    calls = []
+    forward = rm.model.forward
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["input_ids"].shape)
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(rm.model, "forward", counting)
+    items = _candidates()[:8]  # one question, eight answers, one batch
+    rm.score_batch(items, batch_size=8, share_prefix=True)
+    prefix_len = len(rm._encode(rm.text(*items[0])[:-len(items[0][2])]))
+    assert [tuple(c) for c in calls][0] == (1, prefix_len)  # the prompt, once
+    assert len(calls) == 2 and calls[1][0] == 8 and calls[1][1] < prefix_len  # then only the answers
+
+
+def test_shared_prefix_with_a_peft_adapter_and_truncation(backbone):
+    from peft import LoraConfig, get_peft_model
+
+    base = load_reward_model(str(backbone)).model
+    peft_model = get_peft_model(base, LoraConfig(task_type="SEQ_CLS", r=4, lora_alpha=8,
+                                                 target_modules=["q_proj", "v_proj"], modules_to_save=["score"]))
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name or "modules_to_save" in name:
+                p.add_(torch.randn_like(p) * 0.5)
+    rm = RewardModel(peft_model, make_tiny_tokenizer(), max_length=200)  # long answers cut the quotes more
+    long_quotes = [Quote("T", "d.com", "u", "fact " * 300), QUOTES[0]]
+    items = [("Why is the sky blue?", long_quotes, a) for a in ("Yes [1].", "word " * 12 + "[2].", "No.", "word " * 12)]
+    prefixes = {rm.text(*it)[:-len(it[2].strip())] for it in items}
+    assert len(prefixes) > 1  # the longer answers had their quotes cut shorter: several groups
+    plain = rm.score_batch(items, share_prefix=False)
+    assert rm.score_batch(items, share_prefix=True) == pytest.approx(plain, abs=1e-4)

@@ -71,7 +71,7 @@ def test_evaluate_toy_set():
 
 def _args(path, **kw):
     base = {"reward_model": "stub-rm", "comparisons": str(path), "json": True, "limit": None, "batch_size": 4,
-            "strict": False}
+            "strict": False, "by_source": False, "audit": False, "audit_pairs": 24}
     return argparse.Namespace(**{**base, **kw})
 
 
@@ -142,7 +142,11 @@ def test_parser_registers_rm_eval():
     sub = parser.add_subparsers(dest="command")
     rm_eval_cmd.add_parser(sub)
     args = parser.parse_args(["rm", "eval", "--reward-model", "d", "--comparisons", "c.jsonl", "--json", "--limit", "3"])
-    assert (args.rm_command, args.reward_model, args.comparisons, args.json, args.limit) == ("eval", "d", "c.jsonl", True, 3)
+    assert (args.rm_command, args.reward_model, args.comparisons, args.json, args.limit) == ("eval", "d", ["c.jsonl"], True, 3)
+    args = parser.parse_args(["rm", "eval", "--comparisons", "a.jsonl", "b.tsv", "--by-source", "--audit"])
+    assert (args.comparisons, args.by_source, args.audit, args.audit_pairs) == (["a.jsonl", "b.tsv"], True, True, 24)
+    args = parser.parse_args(["rm", "pairs", "--webgpt", "d", "--out", "p.jsonl"])
+    assert (args.rm_command, args.webgpt, args.out, args.heldout_fraction, args.seed) == ("pairs", "d", "p.jsonl", 0.1, 0)
 
 
 def test_pairs_too_long_for_the_model_are_dropped_and_counted():
@@ -160,3 +164,90 @@ def test_pairs_too_long_for_the_model_are_dropped_and_counted():
     kept, dropped = drop_too_long(Short(), pairs)
     assert kept == pairs[:1] and dropped == 1
     assert drop_too_long(object(), pairs) == (pairs, 0)
+
+
+class LengthAndCitesRM:
+    """Scores citations high and length a little: a known answer for the audit."""
+
+    def score_batch(self, items, batch_size=8):
+        return [2.0 * citation_count(a) + 0.01 * len(a.split()) for _q, _qs, a in items]
+
+
+def _kinded():
+    from browser_env.observation import Quote
+
+    quotes = (Quote("T", "t.org", "", "Alpha is the first letter."),)
+    pairs = []
+    for i in range(6):
+        good = f"Alpha {i} is the first letter [1]. It starts the alphabet [1]."
+        pairs.append(Comparison(f"What is alpha {i}?", good, good.replace(" [1]", ""), 1.0, -1.0, quotes, quotes,
+                                source=f"k:{i}", kind="missing_citations"))
+        pairs.append(Comparison(f"What is alpha {i}?", good, good + " " + good.split(". ")[1] * 3, 1.0, -1.0,
+                                quotes, quotes, source=f"k:{i}", kind="repeated"))
+    return pairs
+
+
+def test_accuracy_by_kind_and_by_source(tmp_path, monkeypatch, capsys):
+    kinded, toy = tmp_path / "kinded.jsonl", tmp_path / "toy.jsonl"
+    export_trl(kinded, to_trl_rows(_kinded(), ties="drop"))
+    export_webgpt(toy, _toy())
+    stub = StubRM()
+    length_rm = LengthAndCitesRM()
+
+    class Both:
+        def score_batch(self, items, batch_size=8):
+            return [stub.scores.get(a.strip()) if a.strip() in stub.scores else length_rm.score_batch([(q, qs, a)])[0]
+                    for q, qs, a in items]
+
+    monkeypatch.setattr(rm_eval_cmd, "load_scorer", lambda spec: Both())
+    assert rm_eval_cmd.main(_args(kinded, comparisons=[str(kinded), str(toy)], by_source=True)) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] == 12 + 5 and out["comparisons"] == [str(kinded), str(toy)]
+    # missing citations: the cited answer always wins; repeated: the padded one has more citations and words
+    kinds = out["by_kind"]
+    assert set(kinds) == {"missing_citations", "repeated", "(none)"}
+    assert kinds["missing_citations"]["accuracy"] == 1.0 and kinds["repeated"]["accuracy"] == 0.0
+    assert kinds["missing_citations"]["ci95"] == pytest.approx(list(wilson(6, 6)), abs=1e-9)
+    assert kinds["repeated"]["baselines"]["longer"]["accuracy"] == 0.0
+    assert kinds["missing_citations"]["baselines"]["more_citations"]["accuracy"] == 1.0
+    by_source = out["by_source"]
+    assert by_source[str(toy)]["accuracy"] == pytest.approx(0.7) and "by_kind" not in by_source[str(toy)]
+    assert by_source[str(kinded)]["n"] == 12 and set(by_source[str(kinded)]["by_kind"]) == {"missing_citations",
+                                                                                          "repeated"}
+    assert rm_eval_cmd.main(_args(kinded, json=False)) == 0
+    text = capsys.readouterr().out
+    assert "by kind of pair" in text and "missing_citations" in text and "repeated" in text
+
+
+def test_audit_finds_what_the_stub_rewards(tmp_path, monkeypatch, capsys):
+    from training.rm_audit import features, regression
+
+    path = tmp_path / "kinded.jsonl"
+    export_trl(path, to_trl_rows(_kinded(), ties="drop"))
+    monkeypatch.setattr(rm_eval_cmd, "load_scorer", lambda spec: LengthAndCitesRM())
+    assert rm_eval_cmd.main(_args(path, audit=True, audit_pairs=6)) == 0
+    audit = json.loads(capsys.readouterr().out)["audit"]
+    reg = audit["regression"]
+    assert reg["n"] == 24 and reg["r2"] == pytest.approx(1.0, abs=1e-6)  # the score is linear in two features
+    assert reg["r2_alone"]["citations"] > reg["r2_alone"]["length_words"]
+    assert reg["left_out"] == ["question_words"]  # every answer holds the question's one content word
+    p = audit["perturbations"]
+    # two citations fewer, and two "words" fewer
+    assert p["no_citations"]["n"] == 6 and p["no_citations"]["mean_delta"] == pytest.approx(-4.02, abs=1e-6)
+    assert p["no_citations"]["share_higher"] == 0.0 and p["padded"]["share_higher"] == 1.0
+    assert p["citations_at_end"]["mean_delta"] == pytest.approx(-0.01, abs=1e-6)  # "[1][1]": one word
+    f = features("What is alpha?", "Alpha [1] is first. Beta [2].")
+    assert (f["length_words"], f["citations"], f["question_words"]) == (6.0, 2.0, 1.0)
+    assert 0 < f["citation_position"] < 1 and features("q", "no cites")["citation_position"] is None
+    with pytest.raises(ValueError):
+        regression([f], [1.0])
+    rows = [{"length_words": float(w), "citations": float(c), "citation_position": p, "question_words": q}
+            for w, c, p, q in [(10, 0, None, 0.5), (20, 1, 0.9, 0.0), (15, 2, 0.5, 1.0), (40, 1, 0.2, 0.5),
+                               (5, 3, 0.7, 0.0), (30, 0, None, 1.0), (25, 2, 0.1, 0.5)]]
+    ys = [0.01 * r["length_words"] + 2.0 * r["citations"] - 1.0 * (r["citation_position"] or 0.5)
+          + 0.3 * r["question_words"] for r in rows]
+    reg = regression(rows, ys)  # an answer without citations is placed at the mean of the others (0.4)
+    assert reg["coefficients"]["citations"]["per_unit"] == pytest.approx(2.0, abs=0.2)
+    assert reg["coefficients"]["length_words"]["per_unit"] == pytest.approx(0.01, abs=0.01)
+    assert rm_eval_cmd.main(_args(path, json=False, audit=True, audit_pairs=2)) == 0
+    assert "R² =" in capsys.readouterr().out

@@ -162,3 +162,46 @@ def test_train_cli_reports_bad_input_with_exit_2(tmp_path, capsys):
     assert main(["train", "rm", "--comparisons", str(ties), "--out", str(tmp_path / "o")]) == 2
     assert "ties" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_rm_checkpoints_resume_and_per_file_caps(tmp_path, base, monkeypatch):
+    import json
+
+    from transformers import Trainer
+
+    from training.rm import resume_point
+
+    resumed_from = []
+    train = Trainer.train
+
+    def recording(self, resume_from_checkpoint=None, **kw):
+        resumed_from.append(resume_from_checkpoint)
+        return train(self, resume_from_checkpoint=resume_from_checkpoint, **kw)
+
+    monkeypatch.setattr(Trainer, "train", recording)
+
+    kinded = [Comparison(c.question, c.answer_0, c.answer_1, 1.0, -1.0, c.quotes_0, c.quotes_1, c.source,
+                         kind="missing_citations") for c in _pairs(24)]
+    path, other = tmp_path / "kinded.jsonl", tmp_path / "other.jsonl"
+    export_webgpt(path, kinded)
+    export_webgpt(other, _pairs(24))
+
+    def config(steps: int) -> RMConfig:
+        return RMConfig(output_dir=str(tmp_path / "ckpt"), final_dir=str(tmp_path / "rm"), base_model=str(base),
+                        lora_r=4, lora_alpha=8, max_length=1024, max_steps=steps, per_device_train_batch_size=2,
+                        learning_rate=5e-2, save_strategy="steps", save_steps=1, save_total_limit=1,
+                        resume_from_checkpoint="auto", eval_strategy="no", disable_tqdm=True, eval_fraction=0.25,
+                        max_pairs_per_file=3, pairs_per_file={"kinded": 10})
+
+    assert resume_point(config(2)) is None  # nothing to resume: a fresh start
+    first = train_rm([path, other], config(2))
+    assert first.train_pairs == 13  # 10 kinded + 3 others: the per-file cap overrides the common one
+    assert resume_point(config(3)).endswith("checkpoint-2")
+    train_rm([path, other], config(3))  # picks up at step 2
+    assert resumed_from[0] is None and resumed_from[1].endswith("checkpoint-2")
+    state = json.loads((tmp_path / "ckpt" / "checkpoint-3" / "trainer_state.json").read_text())
+    assert state["global_step"] == 3
+    assert (tmp_path / "rm" / "adapter_config.json").is_file()  # the RM goes to final_dir,
+    assert not (tmp_path / "ckpt" / "adapter_config.json").exists()  # the checkpoints stay in output_dir
+    held = load_comparison_file(tmp_path / "rm" / "heldout" / "kinded.jsonl").comparisons
+    assert held and {c.kind for c in held} == {"missing_citations"}

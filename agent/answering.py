@@ -58,35 +58,65 @@ def _streams(policy: Any) -> bool:
     return "on_text" in inspect.signature(policy.generate).parameters
 
 
+def _extractive(policy: Any, config: AgentConfig) -> bool:
+    return config.answer_mode == "extractive" and getattr(policy, "tokenizer", None) is not None
+
+
 def _generate_sync(policy: Any, prompts: list[str], config: AgentConfig, on_text: Any = None,
-                   media: list[list[Any]] | None = None) -> list[list[str]]:
+                   media: list[list[Any]] | None = None, segments: list[list[str]] | None = None) -> list[list[str]]:
+    from omni_model.errors import UnsupportedError
     from omni_model.prompts import ANSWER_STOP
 
     extra: dict[str, Any] = {"on_text": on_text} if on_text is not None and _streams(policy) else {}
     if media is not None and any(media):
         extra["media"] = media
-    out = policy.generate(prompts, n=config.answers_per_browse, temperature=config.answer_temperature,
-                          top_p=config.top_p, max_new_tokens=config.max_answer_tokens, stop=ANSWER_STOP,
-                          seed=None if config.seed is None else config.seed + 10_000, **extra)
+    kwargs: dict[str, Any] = dict(n=config.answers_per_browse, temperature=config.answer_temperature,
+                                  top_p=config.top_p, max_new_tokens=config.max_answer_tokens, stop=ANSWER_STOP,
+                                  seed=None if config.seed is None else config.seed + 10_000, **extra)
+    processor = None
+    if segments is not None and _extractive(policy, config):
+        from omni_model.extractive import AnswerConstraint
+
+        processor = AnswerConstraint(policy.tokenizer, segments, n=config.answers_per_browse,
+                                     max_new_tokens=config.max_answer_tokens)
+    try:
+        out = policy.generate(prompts, logits_processor=processor, **kwargs) if processor is not None \
+            else policy.generate(prompts, **kwargs)
+    except UnsupportedError:  # a remote server takes no logits processor: write freely, check citations after
+        processor = None
+        out = policy.generate(prompts, **kwargs)
     if len(out) != len(prompts):
         raise ValueError(f"policy returned {len(out)} rows for {len(prompts)} prompts")  # a bug there
+    if processor is not None:
+        from omni_model.extractive import complete_part
+
+        assert segments is not None
+        return [[complete_part(c.text.strip(), segs) for c in row] for row, segs in zip(out, segments, strict=True)]
     return [[c.text.strip() for c in row] for row in out]
 
 
 async def _generate(policy: Any, prompts: list[str], config: AgentConfig,
                     failures: AnswerFailures, keys: list[int], on_text: Any = None,
-                    media: list[list[Any]] | None = None) -> list[list[str]]:
+                    media: list[list[Any]] | None = None, segments: list[list[str]] | None = None) -> list[list[str]]:
     media = media or [[] for _ in prompts]
     try:
-        return await asyncio.to_thread(_generate_sync, policy, prompts, config, on_text, media)
+        return await asyncio.to_thread(_generate_sync, policy, prompts, config, on_text, media, segments)
     except OmniModelError as e:
         if len(prompts) == 1:
             failures[keys[0]] = f"the policy failed while answering: {type(e).__name__}: {e}"
             return [[]]
     out: list[list[str]] = []  # isolate the failing prompt instead of losing the whole batch
-    for prompt, key, items in zip(prompts, keys, media, strict=True):
-        out.extend(await _generate(policy, [prompt], config, failures, [key], media=[items]))
+    for i, (prompt, key, items) in enumerate(zip(prompts, keys, media, strict=True)):
+        out.extend(await _generate(policy, [prompt], config, failures, [key], media=[items],
+                                   segments=None if segments is None else [segments[i]]))
     return out
+
+
+def segments_of(ep: Episode) -> list[str]:
+    """The cited quote sentences an extractive answer for ``ep`` may use."""
+    from omni_model.extractive import answer_segments
+
+    return answer_segments([q["extract"] for q in ep.quotes])
 
 
 def answer_prompt_for(policy: Any, ep: Episode, config: AgentConfig) -> tuple[str, list[Any]]:
@@ -138,7 +168,8 @@ async def write_answers(policy: Any, episodes: list[Episode], config: AgentConfi
             def todo_on_text(prompt: int, sample: int, text: str, idx: list[int] = idx) -> None:
                 on_text(idx[prompt], sample, text)
         part = await _generate(policy, [todo[i][1] for i in idx], config, failures, [id(todo[i][0]) for i in idx],
-                               todo_on_text, [todo[i][2] for i in idx])
+                               todo_on_text, [todo[i][2] for i in idx],
+                               [segments_of(todo[i][0]) for i in idx] if _extractive(policy, config) else None)
         for i, answers in zip(idx, part, strict=True):
             texts[i] = answers
     for (ep, _, _), answers in zip(todo, texts, strict=True):

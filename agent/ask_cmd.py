@@ -75,7 +75,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                                                       "wiki-vital mini-web built by the set-up)")
     p.add_argument("--search", nargs="+", metavar="BACKEND", help="search backends tried in order: local, "
                        "direct, searxng:URL, brave, duckduckgo (default: local)")
-    p.add_argument("--policy", metavar="SPEC", help=f"policy model spec (default: {DEFAULT_POLICY_SPEC})")
+    p.add_argument("--policy", metavar="SPEC", help=f"policy model spec (default: {DEFAULT_POLICY_SPEC}); "
+                                                    "'scripted' is the rule-based demonstrator, a baseline")
     p.add_argument("--reward-model", metavar="SPEC",
                    help=f"reward model spec (default: {DEFAULT_REWARD_MODEL}, untrained head)")
     p.add_argument("--n", type=int, default=1, help="candidate answers for best-of-n (default: 1)")
@@ -84,12 +85,31 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-actions", type=int, default=20, metavar="K", help="actions per episode (default: 20)")
     p.add_argument("--max-answer-tokens", type=int, default=256, metavar="T", help="answer length cap (default: 256)")
     p.add_argument("--no-constrain", action="store_true", help="decode commands freely (no grammar constraint)")
+    add_choice_args(p)
     p.add_argument("--eli5", action="store_true", help="ELI5-evaluation mode: block reddit.com and quora.com, "
                                                        "censor pages that leak the question (10-gram rule)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (a stable format)")
     p.add_argument("--verbose", "-v", action="store_true", help="stream commands and events to stderr")
     return p
+
+
+def add_choice_args(p: argparse.ArgumentParser) -> None:
+    """How much of a command or an answer the policy chooses rather than writes (ask and eval alike)."""
+    p.add_argument("--answer-mode", choices=["extractive", "free"], default="extractive",
+                   help="extractive (default): the answer is made of the quotes' sentences, each cited, the policy "
+                        "choosing which and how many; free: the policy writes the answer itself and its "
+                        "citations are checked afterwards")
+    p.add_argument("--free-arguments", action="store_true",
+                   help="let the policy spell Search queries and quotes itself (default: a query is made of the "
+                        "question's content words and a quote is one whole sentence of the page in view, the "
+                        "policy choosing among them)")
+
+
+def choice_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``AgentConfig`` fields that ``add_choice_args`` sets."""
+    return {"answer_mode": args.answer_mode, "choose_quotes": not args.free_arguments,
+            "query_from_question": not args.free_arguments}
 
 
 def _check(args: argparse.Namespace) -> str | None:
@@ -193,7 +213,8 @@ def main(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     config = AgentConfig(n=args.n, answers_per_browse=args.answers_per_browse, max_actions=args.max_actions,
-                         max_answer_tokens=args.max_answer_tokens, constrained=not args.no_constrain, seed=args.seed)
+                         max_answer_tokens=args.max_answer_tokens, constrained=not args.no_constrain, seed=args.seed,
+                         **choice_config(args))
     try:
         policy = load_policy(args.policy or default_policy_spec(media=bool(args.audio or args.image)))
         # With one candidate there is nothing to choose: skip loading and running the reward model.

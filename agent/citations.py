@@ -38,6 +38,16 @@ class CheckedAnswer:
     references: list[Reference] = field(default_factory=list)
 
 
+def cited_numbers(sentence: str) -> tuple[str, list[int]]:
+    """A sentence without its citation marks, and the quote numbers those marks name."""
+    numbers: list[int] = []
+    for g in _GROUP.findall(sentence):
+        for k in _expand(g, _MAX_RANGE * 20)[0]:
+            if k not in numbers:
+                numbers.append(k)
+    return _GROUP.sub(" ", sentence), numbers
+
+
 def _expand(group: str, n_quotes: int) -> tuple[list[int], int]:
     """The valid numbers a bracket group names (in order, deduplicated) and how many were invalid."""
     valid: list[int] = []

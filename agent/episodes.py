@@ -54,6 +54,7 @@ class Episode:
     commands: frozenset[str] | None = None  # what the browser can do now; None: not known yet
     observation: Observation | None = None
     image: Any = None  # the asker's picture (an omni_model Image), shown to a policy that sees
+    shown: Observation | None = None  # the observation in the last prompt (page text maybe cut)
 
     @property
     def live(self) -> bool:
@@ -93,10 +94,26 @@ def emit(on_event: EventSink, kind: str, ep: Episode, **data: Any) -> None:
         on_event(Event(kind, ep.index, {"question": ep.qid, **data}))  # type: ignore[arg-type]
 
 
-def _command_budget() -> int:
+def _command_budget(max_arg_chars: int) -> int:
     from omni_model.constrained import command_token_budget  # imports torch: only when needed
 
-    return command_token_budget()
+    return command_token_budget(max_arg_chars)
+
+
+def sentences_in_view(ep: Episode) -> tuple[str, ...]:
+    """The page's quotable sentences that the episode's window shows whole, not yet quoted.
+
+    Falls back to every sentence of the page when the window shows none whole (a long sentence
+    across the window's edge), so the policy is never left with nothing to quote on a page."""
+    from browser_env.render import strip_links
+    from browser_env.sentences import sentences
+
+    every = sentences(ep.page_text)
+    seen = ep.shown or ep.observation
+    window = " ".join(strip_links(seen.text if seen else "").split())
+    taken = {" ".join(q["extract"].split()) for q in ep.quotes}
+    shown = [s for s in every if s in window] or every
+    return tuple(s for s in shown if s not in taken)
 
 
 def _supports_processor(policy: Any) -> bool:
@@ -112,7 +129,11 @@ class _Browser:
         self.on_event = on_event
         self.stats = BrowseStats()
         self.constrained = config.constrained and _supports_processor(policy)
-        self.max_new = config.max_command_tokens or _command_budget()
+        from browser_env.sentences import MAX_SENTENCE_CHARS
+
+        # A whole sentence can be longer than a free argument's cap.
+        self.max_arg_chars = MAX_SENTENCE_CHARS if config.choose_quotes else 200
+        self.max_new = config.max_command_tokens or _command_budget(self.max_arg_chars)
         self.tokenizer = getattr(policy, "tokenizer", None)
         self.max_prompt = policy.context_length - self.max_new if self.tokenizer is not None else None
         self.sees = bool(getattr(policy, "accepts_media", False))
@@ -190,23 +211,31 @@ class _Browser:
         budget = self.max_prompt
         if media and budget is not None:  # each picture fills more positions than its marker's tokens
             budget -= len(media) * self.policy.config.image_tokens
+        if budget is not None and self.config.max_prompt_tokens is not None:
+            budget = min(budget, self.config.max_prompt_tokens)
         try:
             built = build_browsing_prompt(ep.observation, tokenizer=self.tokenizer, max_tokens=budget, header=header)
         except OmniModelError as e:  # the question and past actions alone overflow the context
             self.fail(ep, f"the browsing prompt does not fit the model: {e}")
             return None
+        ep.shown = built.observation
         return built.text, built.observation, media
 
     def _processor(self, eps: list[Episode]) -> Any:
         if not self.constrained:
             return None
+        from browser_env.sentences import query_words
         from omni_model.constrained import RowConstraint, make_command_processor
 
-        rows = [RowConstraint(ep.links, page_text=ep.page_text, constrain_quote=self.config.constrain_quotes,
-                              constrain_find=self.config.constrain_quotes,
-                              commands=ep.commands if ep.commands is not None else ep.env.browser.available_commands())
+        cfg = self.config
+        rows = [RowConstraint(ep.links, page_text=ep.page_text, constrain_quote=cfg.constrain_quotes,
+                              constrain_find=cfg.constrain_quotes,
+                              commands=ep.commands if ep.commands is not None else ep.env.browser.available_commands(),
+                              quote_sentences=sentences_in_view(ep) if cfg.choose_quotes else None,
+                              query_words=tuple(query_words(ep.question)) if cfg.query_from_question else None)
                 for ep in eps]
-        return make_command_processor(self.tokenizer, rows, n=1, max_new_tokens=self.max_new)
+        return make_command_processor(self.tokenizer, rows, n=1, max_new_tokens=self.max_new,
+                                      max_arg_chars=self.max_arg_chars)
 
     def _generate_sync(self, prompts: list[str], eps: list[Episode], media: list[list[Any]] | None = None) -> list[str]:
         from omni_model.prompts import BROWSING_STOP

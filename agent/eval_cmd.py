@@ -63,7 +63,14 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="actions per episode (default: 20; WebGPT evaluated with 100)")
     p.add_argument("--max-answer-tokens", type=int, default=256, metavar="T", help="answer length cap (default: 256)")
     p.add_argument("--no-closed-book", action="store_true", help="skip the closed-book baseline")
+    p.add_argument("--baseline-policy", default="scripted", metavar="SPEC",
+                   help="a second policy answering the same questions in the same run, reported beside the "
+                        "closed-book baseline (default: scripted, the demonstrator the policy was cloned from; "
+                        "'none' to skip)")
     p.add_argument("--no-constrain", action="store_true", help="decode commands freely (no grammar constraint)")
+    from .ask_cmd import add_choice_args
+
+    add_choice_args(p)
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -115,7 +122,8 @@ def load_rows(args: argparse.Namespace) -> list[Any]:
     return rows[: args.limit] if args.limit else rows
 
 
-async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_model: Any, config: Any) -> dict:
+async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_model: Any, config: Any,
+               baseline_policy: Any = None) -> dict:
     from browser_env.env import EnvConfig
     from browser_env.runtime import WebRuntime
 
@@ -134,14 +142,22 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_mo
             raise BadInput(str(e)) from e
         agent = Agent(policy, reward_model, rt, config)
         closed = None if args.no_closed_book else ClosedBook(policy, reward_model, config)
+        base = None
+        if baseline_policy is not None:
+            import dataclasses
+
+            base = Agent(baseline_policy, reward_model, rt, dataclasses.replace(config, n=1, answers_per_browse=1))
         settings = {"questions_file": str(args.questions), "n": args.n, "policy": getattr(policy, "spec", None),
                     "reward_model": getattr(reward_model, "spec", None), "max_actions": args.max_actions,
                     "workers": args.workers, "search": args.search or ["local"], "index": args.index,
                     "blocked": list(env_config.block_domains), "censor_leaks": env_config.censor_leaks,
-                    "constrained": config.constrained, "seed": config.seed}
+                    "constrained": config.constrained, "seed": config.seed,
+                    "baseline_policy": getattr(baseline_policy, "spec", None),
+                    "choose_quotes": config.choose_quotes, "query_from_question": config.query_from_question,
+                    "answer_mode": config.answer_mode}
         return await evaluate(rows, agent, args.out, ns=args.n, workers=args.workers, resume=args.resume,
                               closed_book=closed, env_config=env_config, task=args.eval_task,
-                              progress=not args.no_progress, settings=settings)
+                              progress=not args.no_progress, settings=settings, baseline=base)
     finally:
         await rt.close()
 
@@ -158,7 +174,7 @@ def main(args: argparse.Namespace) -> int:
     from omni_model import load_policy, load_reward_model
     from omni_model.errors import OmniModelError
 
-    from .ask_cmd import BadInput, default_policy_spec, default_reward_model_spec
+    from .ask_cmd import BadInput, choice_config, default_policy_spec, default_reward_model_spec
     from .types import AgentConfig
 
     try:
@@ -171,15 +187,16 @@ def main(args: argparse.Namespace) -> int:
         return 2
     config = AgentConfig(n=max(args.n), answers_per_browse=args.answers_per_browse, max_actions=args.max_actions,
                          max_answer_tokens=args.max_answer_tokens, constrained=not args.no_constrain,
-                         seed=args.seed)
+                         seed=args.seed, **choice_config(args))
     try:
         policy = load_policy(args.policy or default_policy_spec())
         reward_model = load_reward_model(args.reward_model or default_reward_model_spec())
+        baseline_policy = None if args.baseline_policy.lower() == "none" else load_policy(args.baseline_policy)
     except OmniModelError as e:
         print(f"webqa eval: could not load a model: {e}", file=sys.stderr)
         return 1
     try:
-        metrics = asyncio.run(_run(args, rows, policy, reward_model, config))
+        metrics = asyncio.run(_run(args, rows, policy, reward_model, config, baseline_policy))
     except BadInput as e:
         print(f"webqa eval: {e}", file=sys.stderr)
         return 2

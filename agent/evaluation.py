@@ -156,12 +156,23 @@ class AnswersLog:
 
 # --- the loop -----------------------------------------------------------------------------------
 
-def _record(row: QuestionRow, result: Result, closed_book: dict | None, seconds: float, task: str) -> dict:
+def _record(row: QuestionRow, result: Result, closed_book: dict | None, seconds: float, task: str,
+            baseline: Result | None = None) -> dict:
     res = result.to_json()
     metrics = question_metrics(res, reference=row.reference, correct=row.correct, incorrect=row.incorrect,
                                closed_book=closed_book)
-    return {"id": row.id, "question": row.question, "reference": row.reference, "source": row.source,
-            "task": task, "seconds": seconds, "result": res, "closed_book": closed_book, "metrics": metrics}
+    record = {"id": row.id, "question": row.question, "reference": row.reference, "source": row.source,
+              "task": task, "seconds": seconds, "result": res, "closed_book": closed_book, "metrics": metrics}
+    if baseline is not None:
+        base = baseline.to_json()
+        base_metrics = question_metrics(base, reference=row.reference, correct=row.correct, incorrect=row.incorrect)
+        metrics["baseline"] = {k: base_metrics[k] for k in BASELINE_METRICS if k in base_metrics}
+        record["baseline"] = {k: base[k] for k in ("answer", "references", "status", "reason", "candidates")}
+    return record
+
+
+# What the baseline policy's row keeps of its per-question metrics (its trajectory is not stored).
+BASELINE_METRICS = ("status", "answered", "reward", "rouge_l", "support", "query_f1", "citations", "truthfulqa")
 
 
 async def _ask_batch(agent: AsksMany, batch: list[QuestionRow], env_config: Any) -> list[Result]:
@@ -188,8 +199,12 @@ def _progress(total: int, initial: int, enabled: bool) -> Any:
 async def evaluate(rows: Sequence[QuestionRow], agent: AsksMany, out_dir: str | Path, *, ns: Sequence[int],
                    workers: int = 1, resume: bool = False, closed_book: ClosedBook | None = None,
                    env_config: Any = None, task: str = "eli5", progress: bool = True,
-                   report: bool = True, settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run every question not yet done, then write metrics.json and report.html; returns the metrics."""
+                   report: bool = True, settings: dict[str, Any] | None = None,
+                   baseline: AsksMany | None = None) -> dict[str, Any]:
+    """Run every question not yet done, then write metrics.json and report.html; returns the metrics.
+
+    ``baseline`` (an agent with another policy, e.g. ``--policy scripted``) answers the same
+    questions in the same run; its row sits beside the closed-book one in the metrics."""
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     out = Path(out_dir)
@@ -207,12 +222,15 @@ async def evaluate(rows: Sequence[QuestionRow], agent: AsksMany, out_dir: str | 
             batch = list(todo[start:start + workers])
             tb = time.perf_counter()
             results = await _ask_batch(agent, batch, env_config)
+            bases: list[Result | None] = [None] * len(batch)
+            if baseline is not None:
+                bases = list(await _ask_batch(baseline, batch, env_config))
             cbs: list[dict | None] = [None] * len(batch)
             if closed_book is not None:
                 cbs = list(await asyncio.to_thread(closed_book.answer, [r.question for r in batch]))
             per_q = (time.perf_counter() - tb) / len(batch)  # the batch ran together: share its time
-            for row, result, cb in zip(batch, results, cbs, strict=True):
-                log.append(_record(row, result, cb, per_q, task))
+            for row, result, cb, base in zip(batch, results, cbs, bases, strict=True):
+                log.append(_record(row, result, cb, per_q, task, base))
             bar.update(len(batch))
             done_now = start + len(batch)
             bar.set_postfix_str(f"{60 * done_now / (time.perf_counter() - t0):.1f} q/min")

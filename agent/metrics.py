@@ -20,6 +20,13 @@ Definitions (also in the report):
 - citations: of the returned answers (answered questions only): the share citing at least one
   quote, citations per answer, and the share of cited quotes verified on their page.
 - invalid-action rate: invalid actions / all actions, over every episode.
+- answered: the question ended with an answer citing at least one verified quote taken from a
+  content page (never a search-results or error page; the browser refuses those quotes).
+- support: the share of an answer's sentences whose content words are at least half covered
+  (``SUPPORT_COVERAGE``) by the extracts of the quotes that sentence itself cites; an uncited
+  sentence is unsupported. "Support by n" ranks candidates by reward, like ROUGE-L by n.
+- first-query F1: content-word F1 (``browser_env.sentences.word_f1``) between the first
+  ``Search`` of the first episode and the question; 0 when it never searched.
 - TruthfulQA "similarity" (an AUTOMATIC PROXY, not the human truthfulness judgement): max ROUGE-L
   to the correct answers minus max ROUGE-L to the incorrect ones; > 0 counts as truthful.
 """
@@ -37,6 +44,8 @@ from typing import Any
 from .bestofn import best_of_n_estimate
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+SUPPORT_COVERAGE = 0.5
+_RESULTS_TITLE = "Search results for:"
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,43 @@ def best_of_n_curve(per_question: Iterable[tuple[Sequence[float], Sequence[float
     return out
 
 
+def support(answer: str, references: Sequence[dict[str, Any]]) -> float | None:
+    """Share of ``answer``'s sentences covered by the quotes they cite (see the module doc)."""
+    from browser_env.sentences import coverage, split_sentences
+
+    from .citations import cited_numbers
+
+    extracts = {int(r["n"]): r.get("extract") or "" for r in references}
+    verdicts = []
+    for sentence in split_sentences(answer):
+        text, numbers = cited_numbers(sentence)
+        share = coverage(text, [extracts[k] for k in numbers if k in extracts])
+        if share is not None:  # a sentence with no content words (a lone citation) claims nothing
+            verdicts.append(share >= SUPPORT_COVERAGE)
+    return sum(verdicts) / len(verdicts) if verdicts else None
+
+
+def first_query_f1(result: dict[str, Any], question: str) -> float:
+    """Content-word F1 of the first Search in the trajectory against the question (0: no search)."""
+    from browser_env.sentences import word_f1
+
+    for episode in result.get("trajectory") or []:
+        for step in episode.get("steps") or []:
+            command = step.get("command") or ""
+            if command.startswith("Search ") and step.get("valid", True):
+                return word_f1(command.removeprefix("Search "), question)
+        break  # the first episode only: the same question gives every episode the same start
+    return 0.0
+
+
+def cited_source(result: dict[str, Any]) -> bool:
+    """Whether the returned answer cites at least one verified quote from a content page."""
+    refs = result.get("references") or []
+    verified = (result.get("stats") or {}).get("cited_quotes_verified")
+    return bool(refs) and bool(verified) and any(not (r.get("title") or "").startswith(_RESULTS_TITLE)
+                                                 and r.get("url") for r in refs)
+
+
 def question_metrics(result: dict[str, Any], *, reference: str | None = None,
                      correct: Sequence[str] = (), incorrect: Sequence[str] = (),
                      closed_book: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -116,9 +162,13 @@ def question_metrics(result: dict[str, Any], *, reference: str | None = None,
     cands = result.get("candidates") or []
     scored = [c for c in cands if c.get("reward") is not None]
     steps = [len(t.get("steps") or []) for t in result.get("trajectory") or []]
+    answered = answered and cited_source(result)
     m: dict[str, Any] = {
         "status": result.get("status"),
         "answered": answered,
+        "query_f1": first_query_f1(result, result.get("question") or ""),
+        "support": support(result.get("answer") or "", result.get("references") or []) if answered else None,
+        "support_candidates": [support(c.get("answer") or "", c.get("references") or []) or 0.0 for c in scored],
         "rewards": [float(c["reward"]) for c in scored],
         "reward": max((float(c["reward"]) for c in scored), default=None) if answered else None,
         "citations": len(result.get("references") or []) if answered else 0,
@@ -167,6 +217,10 @@ def aggregate(records: Sequence[dict[str, Any]], ns: Sequence[int]) -> dict[str,
         "answered_share": len(answered) / len(ms) if ms else None,
         "reward_by_n": best_of_n_curve(((m["rewards"], m["rewards"]) for m in ms), ns),
         "reward": _mean(m["reward"] for m in answered),
+        "query_f1": _mean(m.get("query_f1") for m in ms),
+        "support": _mean(m.get("support") for m in answered),
+        "support_by_n": best_of_n_curve(((m["rewards"], m.get("support_candidates") or []) for m in ms
+                                         if len(m.get("support_candidates") or []) == len(m["rewards"])), ns),
         "citations": {
             "share_with_citation": (sum(1 for m in answered if m["citations"]) / len(answered)) if answered else None,
             "per_answer": _mean(m["citations"] for m in answered),
@@ -192,6 +246,22 @@ def aggregate(records: Sequence[dict[str, Any]], ns: Sequence[int]) -> dict[str,
     tqa = [m["truthfulqa"] for m in ms if "truthfulqa" in m]
     if tqa:
         out["truthfulqa_similarity"] = _similarity_summary(tqa)
+    bases = [m["baseline"] for m in ms if "baseline" in m]
+    if bases:
+        answered_bases = [b for b in bases if b.get("answered")]
+        base: dict[str, Any] = {
+            "questions": len(bases),
+            "answered_share": len(answered_bases) / len(bases),
+            "reward": _mean(b.get("reward") for b in answered_bases),
+            "support": _mean(b.get("support") for b in answered_bases),
+            "query_f1": _mean(b.get("query_f1") for b in bases),
+        }
+        if any("rouge_l" in b for b in bases):
+            base["rouge_l"] = _mean(b.get("rouge_l") for b in bases)
+        b_tqa = [b["truthfulqa"] for b in bases if "truthfulqa" in b]
+        if b_tqa:
+            base["truthfulqa_similarity"] = _similarity_summary(b_tqa)
+        out["baseline"] = base
     cbs = [m["closed_book"] for m in ms if "closed_book" in m]
     if cbs:
         cb: dict[str, Any] = {"questions": len(cbs), "reward": _mean(c.get("reward") for c in cbs)}

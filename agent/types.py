@@ -31,8 +31,18 @@ class AgentConfig:
     max_answer_tokens: int = 256
     constrained: bool = True  # decode browsing commands under the grammar
     constrain_quotes: bool = True  # also force Quote and Find text to be text on the page
+    # "Choose, do not generate" (omni_model.choices): a Quote is one whole sentence of the page in
+    # view, a Search is made of the question's content words; the policy picks among them.
+    choose_quotes: bool = True
+    query_from_question: bool = True
+    # "extractive": the answer is written from its quotes' sentences, each cited (omni_model.
+    # extractive); "free": the policy writes whatever it likes and citations are checked after.
+    answer_mode: Literal["extractive", "free"] = "extractive"
     batch_across_episodes: bool = True  # one generate() call for all live episodes (False: one by one)
     seed: int | None = 0
+    # Browsing prompts are cut (page text from the end) to this many tokens: what BC trained on
+    # (training.defaults.Recipe.bc_max_length - 96), and cheaper to read. None: the whole window.
+    max_prompt_tokens: int | None = 544
     max_command_tokens: int | None = None  # new tokens per browsing command (None: omni_model's command budget)
     rm_batch_size: int = 8  # candidates per reward-model forward pass
 

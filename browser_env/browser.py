@@ -130,8 +130,8 @@ class TextBrowser:
             names.discard("back")
         if not self.view.page.links:
             names.discard("click")
-        if self.quote_budget_left == 0:
-            names.discard("quote")
+        if self.quote_budget_left == 0 or self.view.page.kind != "page":
+            names.discard("quote")  # quotes come from content pages only, never results or errors
         return frozenset(names)
 
     def window(self) -> tuple[str, tuple[int, int]]:
@@ -196,6 +196,10 @@ class TextBrowser:
 
     async def _do_quote(self, text: str) -> str:
         v = self._need_page("Quote")
+        if v.page.kind != "page":
+            what = "a search results page" if v.page.kind == "search" else "an error page"
+            raise ActionError(f"Quote refused: this is {what}, not a source. Open a result with "
+                              "`Clicked on link <id>` and quote from the page itself.")
         extract = self._locate_quote(v, text)
         if len(extract) > self.config.max_quote_len:
             raise ActionError(f"That quote is {len(extract)} characters; one quote may have at most "

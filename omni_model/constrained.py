@@ -8,7 +8,9 @@ one well-formed command from ``browser_env.grammar.COMMANDS`` followed by the en
 - literal prefixes are forced; a token may run from the literal into the argument;
 - ``link_id``: only the ids on the row's current page, then the end;
 - ``scroll``: 1, 2 or 3;
-- ``text``: a free single line, non-empty, at most ``max_arg_chars``; with
+- ``text``: a free single line, non-empty, at most ``max_arg_chars``; with ``quote_sentences``
+  a Quote is exactly one of those sentences, and with ``query_words`` a Search is made of
+  those words (``omni_model.choices``: the policy chooses, token by token, among them); with
   ``constrain_quote`` a Quote (with ``constrain_find`` a Find) stays a substring of the page
   (ignoring case and collapsing
   whitespace, which is stricter than the browser's whitespace-blind match, so every quote
@@ -34,10 +36,11 @@ import torch
 from transformers import LogitsProcessor
 
 from browser_env.grammar import COMMANDS, SCROLL_AMOUNTS, CommandSpec, ParseError, parse
+from omni_model.choices import Choice, SentenceChoice, WordChoice
 from omni_model.prompts import BROWSING_END
 # The vocabulary index and page matching live in vocab_index; normalise_for_quote and
 # PAGE_BOUND stay importable from here, where callers and tests have always found them.
-from omni_model.vocab_index import PAGE_BOUND, Page, normalise_for_quote, vocab_for
+from omni_model.vocab_index import BOUNDABLE, PAGE_BOUND, Page, normalise_for_quote, vocab_for  # noqa: F401
 
 _LINK_ID = re.compile(r"【(\d+)†")
 
@@ -53,13 +56,18 @@ class RowConstraint:
     # Names from grammar.COMMANDS this row may use; None allows all. E.g. before any page is
     # open, the browser refuses everything but Search and the End commands.
     commands: frozenset[str] | None = None
+    # Choices (``omni_model.choices``): a Quote is one of these sentences; a Search is made of
+    # these words. None leaves the argument to the other rules.
+    quote_sentences: tuple[str, ...] | None = None
+    query_words: tuple[str, ...] | None = None
 
     def allows(self, name: str) -> bool:
         return self.commands is None or name in self.commands
 
     def constrains(self, name: str) -> bool:
         """Whether the text argument of command ``name`` must come from the page."""
-        return (name == "quote" and self.constrain_quote) or (name == "find" and self.constrain_find)
+        return ((name == "quote" and (self.constrain_quote or self.quote_sentences is not None))
+                or (name == "find" and self.constrain_find) or (name == "search" and self.query_words is not None))
 
     def __post_init__(self) -> None:
         if not isinstance(self.link_ids, frozenset) or not all(isinstance(i, int) and i >= 0 for i in self.link_ids):
@@ -124,6 +132,7 @@ class CommandConstraint(LogitsProcessor):
         self._link_strs: dict[int, frozenset[str]] = {}
         self._text_masks: dict[tuple[bool, bool], torch.Tensor] = {}
         self._static: dict[tuple[str, frozenset[str] | None], torch.Tensor] = {}
+        self._choices: dict[tuple[int, str], Choice | None] = {}
 
     # --- per-row bookkeeping -------------------------------------------------------------
 
@@ -190,11 +199,19 @@ class CommandConstraint(LogitsProcessor):
                     mask |= m
             self._static[key] = mask
         mask = self._static[key].clone()
-        for name in PAGE_BOUND:
+        for name in BOUNDABLE:
             if name not in entry["per_cmd"] or not row.allows(name):
                 continue
             if not row.constrains(name):
                 mask |= entry["free"][name]
+                continue
+            choice = self._choice(r, name)
+            if choice is not None:
+                if choice:  # else nothing to choose from: the command is unavailable
+                    inside, _ = entry["per_cmd"][name]
+                    mask[inside] = True
+                    rem = next(c.prefix for c in COMMANDS if c.name == name)[len(p):]
+                    mask |= self.vocab.mask_of(self._choice_ids(choice, "", rem)) & self.vocab.clean
                 continue
             page = self._page(r)
             if bool(page.start_mask.any()):  # else nothing on the page: the command is unavailable
@@ -226,6 +243,29 @@ class CommandConstraint(LogitsProcessor):
             page.span_cache[key] = self.vocab.mask_of(ok)
         return page.span_cache[key]
 
+    def _choice(self, r: int, name: str) -> Choice | None:
+        """Row ``r``'s choice for command ``name``'s argument (None: not a choice)."""
+        row = self.rows[r]  # type: ignore[index]
+        key = (id(row), name)
+        if key not in self._choices:
+            chars = self.vocab.single_chars
+            choice: Choice | None = None
+            if name == "quote" and row.quote_sentences is not None:
+                choice = SentenceChoice((s for s in row.quote_sentences if len(s) <= self.vocab.max_arg_chars), chars)
+            elif name == "search" and row.query_words is not None:
+                choice = WordChoice(row.query_words, single_chars=chars)
+            self._choices[key] = choice
+        return self._choices[key]
+
+    def _choice_ids(self, choice: Choice, a: str, lead: str = "") -> list[int]:
+        """Tokens spelling ``lead`` plus a prefix of a string that may follow ``a``."""
+        v = self.vocab
+        ids: set[int] = set()
+        for target in choice.next_strings(a):
+            for k in range(1, min(len(target), v.longest) + 1):
+                ids.update(v.by_str.get(lead + target[:k], ()))
+        return sorted(ids)
+
     def _link_prefixes(self, row: RowConstraint) -> frozenset[str]:
         key = id(row)
         if key not in self._link_strs:
@@ -255,6 +295,12 @@ class CommandConstraint(LogitsProcessor):
         steps = self._steps_left()
         if not blank and (budget <= 0 or (steps is not None and steps <= 1)):
             return self.finish_mask
+        choice = self._choice(r, spec.name) if row.constrains(spec.name) else None
+        if choice is not None:
+            mask = v.mask_of(self._choice_ids(choice, a)) & v.clean
+            if budget < v.longest:
+                mask &= v.length <= budget
+            return mask | self.finish_mask if choice.complete(a) else mask
         if row.constrains(spec.name):
             page = self._page(r)
             na = normalise_for_quote(a).lstrip(" ")

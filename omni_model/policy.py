@@ -68,6 +68,10 @@ class Policy(Protocol):
 def load_policy(spec: str = DEFAULT_POLICY, *, device: str | None = None, dtype: str | None = None) -> Policy:
     """Load the policy `spec` names (see `omni_model.spec`); raises ModelLoadError on bad input."""
     info = parse_spec(spec)
+    if info.kind == "scripted":
+        from omni_model.scripted import ScriptedPolicy
+
+        return ScriptedPolicy()
     if info.kind == "openai":
         from omni_model.openai_policy import OpenAIPolicy
 

@@ -3,6 +3,7 @@
 Accepted forms (checked in this order):
 
 - `smollm2-135m`            the embedded default (SmolLM2-135M-Instruct, fetched once via pip)
+- `scripted`                the scripted demonstrator (``omni_model.scripted``): a baseline, no weights
 - `openai:<base_url>#<model>` an OpenAI-compatible completions server
 - a path to a `.gguf` file  dequantized once and cached by content hash
 - a local folder            an omni checkpoint (`omni_config.json`: LM + image and audio encoders),
@@ -27,10 +28,11 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
 _HUB_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.tiktoken"]
 
-SpecKind = Literal["embedded", "openai", "gguf", "omni_dir", "hf_dir", "peft_dir", "hub"]
+SCRIPTED = "scripted"
+SpecKind = Literal["embedded", "scripted", "openai", "gguf", "omni_dir", "hf_dir", "peft_dir", "hub"]
 
 ACCEPTED_FORMS = (
-    f"'{DEFAULT_POLICY}', 'openai:<base_url>#<model>', a path to a .gguf file, "
+    f"'{DEFAULT_POLICY}', 'scripted', 'openai:<base_url>#<model>', a path to a .gguf file, "
     "a local omni checkpoint, HF model or PEFT adapter folder, or a Hub id 'org/name'"
 )
 
@@ -55,6 +57,8 @@ def parse_spec(spec: str) -> SpecInfo:
     spec = spec.strip()
     if spec.lower() in _EMBEDDED_ALIASES:
         return SpecInfo("embedded", spec)
+    if spec.lower() == SCRIPTED:
+        return SpecInfo("scripted", spec)
     if spec.startswith("openai:"):
         rest = spec[len("openai:"):]
         base_url, sep, model = rest.partition("#")
@@ -106,7 +110,7 @@ def resolve_model_dir(spec: str) -> Path:
         return info.path
     if info.kind == "hub":
         return _hub_snapshot(info.spec)
-    raise UnknownSpecError(f"{spec!r} names a remote server, which has no local model folder")
+    raise UnknownSpecError(f"{spec!r} names a remote server or the scripted policy, which have no local model folder")
 
 
 def _hub_snapshot(repo_id: str) -> Path:

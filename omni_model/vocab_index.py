@@ -29,6 +29,9 @@ _BAD_CATEGORIES = {"Cc", "Cf", "Co", "Cs"}  # what grammar.parse refuses (newlin
 _WS = re.compile(r"\s+")
 _IDS = "\x00ids"  # trie key holding the token ids that end at a node (never a token character)
 PAGE_BOUND = ("quote", "find")  # text commands whose argument can be tied to the page
+# Text commands whose argument can be constrained at all: to the page, or to a choice
+# (``omni_model.choices``: sentences to quote, the question's words to search with).
+BOUNDABLE = ("quote", "find", "search")
 
 
 def normalise_for_quote(text: str) -> str:
@@ -73,6 +76,7 @@ class Vocab:
         order = sorted((s, i) for s, ids in self.by_str.items() for i in ids)
         self.sorted_strs = [s for s, _ in order]
         self.sorted_ids = torch.tensor([i for _, i in order], dtype=torch.long)
+        self.single_chars = frozenset(s for s in self.by_str if len(s) == 1)
         self._literal: dict[str, dict[str, Any]] = {}
         self._tries: tuple[dict, dict, int] | None = None
 
@@ -93,7 +97,7 @@ class Vocab:
         if p in self._literal:
             return self._literal[p]
         static: dict[str, torch.Tensor] = {}
-        free = {name: torch.zeros(self.size, dtype=torch.bool) for name in PAGE_BOUND}
+        free = {name: torch.zeros(self.size, dtype=torch.bool) for name in BOUNDABLE}
         per_cmd: dict[str, tuple[list[int], list[tuple[int, str]]]] = {}
         for spec in COMMANDS:
             if not spec.prefix.startswith(p) or spec.prefix == p:
@@ -119,7 +123,7 @@ class Vocab:
                 target = base
                 if spec.name == "quote":
                     ok_mask &= self.no_sep[span]
-                if spec.name in PAGE_BOUND:
+                if spec.name in BOUNDABLE:
                     target = free[spec.name]
                     # Candidates when tied to the page: (id, argument text after the literal).
                     per_cmd[spec.name] = (inside, [(i, self.strs[i][len(rem):]) for i in span[ok_mask].tolist()])

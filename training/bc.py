@@ -77,6 +77,9 @@ class BCConfig(SFTConfig, AdapterOptions):
 
     base_policy: str = field(default="smollm2-135m", metadata={"help": "model spec to start from"})
     max_eval_rows: int | None = None  # held-out rows scored for eval_loss (None: all)
+    final_dir: str | None = field(
+        default=None, metadata={"help": "where the trained policy goes (default: output_dir, which also "
+                                        "holds the checkpoints)"})
 
     def __post_init__(self) -> None:
         device_defaults(self)
@@ -198,6 +201,16 @@ def prepare_rows(demos: Sequence[Demo], tokenizer: Any, max_length: int) -> tupl
     return rows, len(skipped)
 
 
+def resume_point(config: Any) -> str | None:
+    """The checkpoint to resume from: ``resume_from_checkpoint`` as given, or with ``"auto"`` the
+    newest ``checkpoint-N`` in ``output_dir`` (None when there is none: a fresh start)."""
+    if config.resume_from_checkpoint != "auto":
+        return config.resume_from_checkpoint
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(config.output_dir) if Path(config.output_dir).is_dir() else None
+
+
 def train_bc(demo_paths: Sequence[str | os.PathLike], config: BCConfig) -> BCResult:
     """Train, evaluate on the held-out demos, save to ``config.output_dir``; returns the figures."""
     import time
@@ -227,10 +240,10 @@ def train_bc(demo_paths: Sequence[str | os.PathLike], config: BCConfig) -> BCRes
                          processing_class=tokenizer,
                          peft_config=_lora(config, "CAUSAL_LM", model) if config.lora else None)
     start = time.perf_counter()
-    out = trainer.train()
+    out = trainer.train(resume_from_checkpoint=resume_point(config))
     seconds = time.perf_counter() - start
     eval_loss = trainer.evaluate()["eval_loss"] if eval_rows else None
-    folder = Path(config.output_dir)
+    folder = Path(config.final_dir or config.output_dir)
     save_checkpoint(trainer, tokenizer, folder, config.base_policy, config.lora)
     result = BCResult(
         output_dir=str(folder), train_demos=len(train_demos), eval_demos=len(eval_demos),

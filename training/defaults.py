@@ -37,11 +37,14 @@ class Recipe:
     work: str = "runs/defaults"  # demos, held-out sets and logs
     out: str | None = None  # where the adapters go (default: omni_model/adapters)
     seed: int = 0
-    demo_questions: int = 160
+    demo_questions: int = 480
     webgpt_answer_demos: int = 20  # long answers: a few, or their tokens drown the commands' loss
-    bc_steps: int = 100  # optimizer steps, each gradient_accumulation (4) rows
+    bc_steps: int = 900  # optimizer steps, each gradient_accumulation (4) rows: ~1 epoch of 480 demos
+    bc_save_steps: int = 50  # a checkpoint every this many steps: the run resumes from the newest
     bc_lr: float = 5e-4
-    bc_max_length: int = 768
+    # Browsing prompts are cut to bc_max_length - 96 tokens, the budget the agent shows at
+    # inference too (agent.types.AgentConfig.max_prompt_tokens): cheaper steps, same view.
+    bc_max_length: int = 640
     bc_lora_layers: int = 8
     rm_steps: int = 300  # optimizer steps, each 4 pairs (grounding pairs are ~700 tokens: ~15 s a step)
     rm_lr: float = 3e-4
@@ -169,12 +172,18 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
         _write(work, report)
 
     if "bc" in stages:
-        bc = BCConfig(output_dir=str(paths["policy"]), seed=recipe.seed, max_steps=recipe.bc_steps,
-                      per_device_train_batch_size=1, gradient_accumulation_steps=4, per_device_eval_batch_size=1,
-                      learning_rate=recipe.bc_lr, lr_scheduler_type="cosine", warmup_steps=5, logging_steps=10,
-                      max_length=recipe.bc_max_length, lora_layers=recipe.bc_lora_layers, save_strategy="no",
-                      eval_strategy="no", eval_fraction=0.1, split_seed=recipe.seed, max_eval_rows=60)
+        import shutil
+
+        bc_checkpoints = work / "bc_checkpoints"
+        bc = BCConfig(output_dir=str(bc_checkpoints), final_dir=str(paths["policy"]), seed=recipe.seed,
+                      max_steps=recipe.bc_steps, per_device_train_batch_size=1, gradient_accumulation_steps=4,
+                      per_device_eval_batch_size=1, learning_rate=recipe.bc_lr, lr_scheduler_type="cosine",
+                      warmup_steps=10, logging_steps=10, max_length=recipe.bc_max_length,
+                      lora_layers=recipe.bc_lora_layers, save_strategy="steps", save_steps=recipe.bc_save_steps,
+                      save_total_limit=2, resume_from_checkpoint="auto", eval_strategy="no", eval_fraction=0.1,
+                      split_seed=recipe.seed, max_eval_rows=60)
         report["bc"] = train_bc([demos_file, answers_file], bc).to_json()
+        shutil.rmtree(bc_checkpoints, ignore_errors=True)  # done: a later run must start afresh, not resume
         _write(work, report)
 
     if "rm" in stages:

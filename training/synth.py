@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,81 +30,24 @@ from browser_env.browser import loose_pattern
 from browser_env.env import BrowserEnv
 from browser_env.grammar import format_action
 from browser_env.observation import Quote
+from browser_env.sentences import (STOPWORDS, cited_sentence, content_words, make_query,  # noqa: F401 - re-exported
+                                    overlap, sentences, stems)
 from browser_env.types import WorldError
 
 from .demos import Demo, Metadata, Step
 
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being below between
-both but by can could did do does doing down during each eli5 else ever few for from further get gets got
-had has have having he her here hers him his how i if in into is it its itself just know like made make
-makes many me more most much my no nor not now of off on once only or other our out over own really same
-she should so some such than that the their them then there these they thing things this those through
-to too under until up very was way we were what when where which while who whom why will with would you
-your yours yet also use used using happen happens actually someone people exactly mean means
-""".split())
-
-_WORD = re.compile(r"[a-z0-9]+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-_BOILERPLATE = ("creative commons", "cc by-sa", "wikipedia", "license", "licence", "retrieved from")
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-case words of ``text`` that carry meaning (no stop words, no 1-letter words), in order."""
-    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
-
-
-def _stem(word: str) -> str:
-    # Crude, but enough to let "scattering" meet "scatter" and "planets" meet "planet". (It also
-    # cuts "blues" to "blu"; the shipped adapters were trained with exactly this rule.)
-    for suffix in ("ing", "es", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-def _stems(text: str) -> set[str]:
-    return {_stem(w) for w in content_words(text)}
-
-
-def make_query(question: str, max_words: int = 8) -> str:
-    """The search query: the question's first ``max_words`` distinct content words."""
-    words: list[str] = []
-    for w in content_words(question):
-        if w not in words:
-            words.append(w)
-    return " ".join(words[:max_words]) or question.strip()[:100]
-
-
-def overlap(text: str, question_stems: set[str]) -> int:
-    return len(_stems(text) & question_stems)
-
 
 def rank_links(link_texts: dict[int, str], question: str) -> list[int]:
     """Link ids by how many of the question's content words their text shares (ties: page order)."""
-    q = _stems(question)
+    q = stems(question)
     scored = [(overlap(t, q), i) for i, t in link_texts.items()]
     return [i for s, i in sorted(scored, key=lambda x: (-x[0], x[1])) if s > 0]
-
-
-def sentences(plain: str, min_chars: int = 40, max_chars: int = 400) -> list[str]:
-    """Whitespace-normalised sentences of a page, within a length range, boilerplate left out.
-
-    Paragraphs (blank-line separated) are split first, so a heading is never glued to the
-    sentence after it."""
-    out = []
-    for paragraph in re.split(r"\n\s*\n", plain):
-        for s in _SENTENCE_END.split(" ".join(paragraph.split())):
-            s = s.strip()
-            if min_chars <= len(s) <= max_chars and not any(b in s.lower() for b in _BOILERPLATE):
-                out.append(s)
-    return out
 
 
 def best_sentences(plain: str, question: str, k: int, *, min_overlap: int = 1,
                    max_chars: int = 400) -> list[str]:
     """The ``k`` sentences sharing most content words with the question, in page order."""
-    q = _stems(question)
+    q = stems(question)
     ranked = sorted(enumerate(sentences(plain, max_chars=max_chars)), key=lambda x: (-overlap(x[1], q), x[0]))
     picked = [(i, s) for i, s in ranked[:k] if overlap(s, q) >= min_overlap]
     return [s for _, s in sorted(picked)]
@@ -113,13 +55,7 @@ def best_sentences(plain: str, question: str, k: int, *, min_overlap: int = 1,
 
 def extractive_answer(quotes: Sequence[Quote]) -> str:
     """Each quote's text as one sentence of the answer, cited ``[n]`` before its full stop."""
-    parts = []
-    for n, q in enumerate(quotes, 1):
-        text = q.extract.strip()
-        end = text[-1] if text and text[-1] in ".!?" else "."
-        body = text[:-1].rstrip() if text and text[-1] in ".!?" else text
-        parts.append(f"{body} [{n}]{end}")
-    return " ".join(parts)
+    return " ".join(cited_sentence(q.extract, n) for n, q in enumerate(quotes, 1))
 
 
 @dataclass

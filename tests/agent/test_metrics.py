@@ -95,3 +95,33 @@ def test_aggregate_truthfulqa_labels_the_proxy():
     assert m["truthfulqa_similarity"]["truthful_share"] == 1.0
     assert "automatic proxy" in m["truthfulqa_similarity"]["label"]
     assert "rouge_l" not in m  # no reference answer given
+
+
+def test_support_counts_sentences_covered_by_their_own_citations():
+    from agent.metrics import support
+
+    refs = [{"n": 1, "extract": "Rayleigh scattering makes the sky blue."},
+            {"n": 2, "extract": "Sunsets are red because blue light is scattered away."}]
+    assert support("Rayleigh scattering makes the sky blue [1].", refs) == 1.0
+    # Right words, wrong citation: not supported by what it cites.
+    assert support("Rayleigh scattering colours the daytime sky [2].", refs) == 0.0
+    assert support("Rayleigh scattering colours the daytime sky [1].", refs) == 1.0
+    # An uncited sentence is unsupported; half of two sentences.
+    assert support("Sunsets are red [2]. Volcanoes erupt magma.", refs) == 0.5
+    assert support("", refs) is None
+
+
+def test_answered_needs_a_cited_quote_from_a_content_page():
+    from agent.metrics import first_query_f1, question_metrics
+
+    page = {"n": 1, "title": "Sky", "url": "http://w/Sky", "extract": "The sky is blue."}
+    results_page = {"n": 1, "title": "Search results for: 2", "url": "", "extract": "2"}
+    base = {"status": "answered", "answer": "The sky is blue [1].", "stats": {"cited_quotes_verified": 1.0},
+            "question": "Why is the sky blue?",
+            "trajectory": [{"steps": [{"command": "Search 2", "valid": True}]}]}
+    assert question_metrics({**base, "references": [page]})["answered"]
+    assert not question_metrics({**base, "references": [results_page]})["answered"]
+    assert not question_metrics({**base, "references": []})["answered"]
+    assert first_query_f1(base, "Why is the sky blue?") == 0.0
+    good = {**base, "trajectory": [{"steps": [{"command": "Search sky blue", "valid": True}]}]}
+    assert first_query_f1(good, "Why is the sky blue?") == 1.0

@@ -277,8 +277,14 @@ def test_available_commands_follow_the_browser_state():
         await env.reset("q")
         assert env.browser.available_commands() == {"search", "end_answer", "end_nonsense", "end_controversial"}
         _, _, _, info = await env.step("Search sky")
-        assert "click" in info["commands"] and "back" not in info["commands"] and "quote" in info["commands"]
-        _, _, _, info = await env.step("Clicked on link 1")  # the sunset page has no links
-        assert "back" in info["commands"] and "click" not in info["commands"]
+        # Results are no source: no quoting there (issue 13), only on the pages they lead to.
+        assert "click" in info["commands"] and "back" not in info["commands"] and "quote" not in info["commands"]
+        _, _, _, info = await env.step("Quote: sky")
+        assert not info["valid"] and "search results page" in info["error"] and info["quotes"] == []
+        _, _, _, info = await env.step("Clicked on link 1")  # the forum page is an error page
+        assert "back" in info["commands"] and "click" not in info["commands"] and "quote" not in info["commands"]
+        _, _, _, info = await env.step("Back")
+        _, _, _, info = await env.step("Clicked on link 2")  # the sunset page: a source
+        assert info["page_kind"] == "page" and "quote" in info["commands"]
 
     run(go())

@@ -1,0 +1,130 @@
+"""``--policy scripted``: the scripted demonstrator as a policy, a baseline and a teacher.
+
+It reads the same prompts any policy is given (``omni_model.prompts``) and answers them by rule,
+as ``training.synth`` demonstrates on the browser itself:
+
+- browsing: ``Search`` the question's content words; open the results whose titles share the most
+  words with the question (``pages`` of them); on each page quote the sentence in view that shares
+  the most words with the question (scrolling down when none is in view); ``Back``; ``End: Answer``;
+- answering: the extractive answer, every quote as one sentence cited ``[n]``.
+
+It is a baseline (``webqa eval`` reports it beside the learned policy and the closed-book answer)
+and the expert that labels states for DAgger; it is never the default and never writes the
+learned policy's candidates. It has no tokenizer, so the agent decodes nothing under constraints
+for it, and it cannot answer closed-book (it returns no text there).
+
+    policy = load_policy("scripted")
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from browser_env.observation import PAGE_BEGIN, PAGE_END
+from browser_env.render import strip_links
+from browser_env.sentences import cited_sentence, make_query, overlap, sentences, stems
+from omni_model.errors import UnsupportedError
+from omni_model.policy import Completion
+
+SCRIPTED_SPEC = "scripted"
+_LINK = re.compile(r"【(\d+)†([^†】]*)(?:†[^】]*)?】")
+_QUOTE_HEAD = re.compile(r"^\[(\d+)\] .*$", re.M)
+
+
+def _section(text: str, name: str) -> str:
+    """The body of ``♦<name>`` in a rendered prompt (up to the next section)."""
+    start = text.find(f"♦{name}")
+    if start < 0:
+        return ""
+    body = text[text.index("\n", start) + 1:] if "\n" in text[start:] else ""
+    nxt = body.find("\n♦")
+    return (body[:nxt] if nxt >= 0 else body).strip()
+
+
+@dataclass
+class ScriptedPolicy:
+    """The rules of ``training.synth`` behind the ``Policy`` protocol."""
+
+    pages: int = 2  # results opened per question
+    min_overlap: int = 1
+    spec: str = SCRIPTED_SPEC
+    context_length: int = 1 << 20  # it reads any length
+    tokenizer: Any = None  # no tokens: the agent decodes nothing under constraints for it
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
+        return "\n\n".join(m["content"] for m in messages)
+
+    def generate(self, prompts: list[str], *, n: int = 1, temperature: float = 0.8, top_p: float = 1.0,
+                 max_new_tokens: int = 128, stop: list[str] | None = None, seed: int | None = None,
+                 logits_processor: Any = None, **_: Any) -> list[list[Completion]]:
+        if logits_processor is not None:
+            raise UnsupportedError("the scripted policy writes by rule and takes no logits processor")
+        out = []
+        for prompt in prompts:
+            text = self.respond(prompt)
+            out.append([Completion(text, [], "stop", 0) for _ in range(n)])
+        return out
+
+    # --- the rules ---------------------------------------------------------------------------
+
+    def respond(self, prompt: str) -> str:
+        if "♦Next action" in prompt:
+            return self.command(prompt)
+        if "♦Quotes" in prompt and "♦Answer" in prompt:
+            return self.answer(prompt)
+        return ""  # closed-book: the demonstrator only writes from quotes
+
+    def command(self, prompt: str) -> str:
+        question = _section(prompt, "Question")
+        past = [line for line in _section(prompt, "Past actions").splitlines() if line != "(none yet)"]
+        title = _section(prompt, "Title")
+        page = prompt[prompt.find(PAGE_BEGIN) + len(PAGE_BEGIN):prompt.rfind(PAGE_END)] if PAGE_BEGIN in prompt else ""
+        quoted = _section(prompt, "Quotes") not in ("", "(none yet)")
+        opened = sum(1 for a in past if a.startswith("Click "))
+        done = "End: Answer"
+        if not past or not any(a.startswith("Search ") for a in past):
+            return f"Search {make_query(question)}"
+        if title.startswith("Search results for:"):
+            if opened >= self.pages:
+                return done
+            q = stems(question)
+            clicked = {a.removeprefix("Click ") for a in past if a.startswith("Click ")}
+            links = [(overlap(t, q), int(i), t) for i, t in _LINK.findall(page)]
+            fresh = [(s, i) for s, i, t in links if s > 0 and not any(c.startswith(t.strip()) for c in clicked)]
+            if not fresh:
+                return done
+            return f"Clicked on link {min(fresh, key=lambda x: (-x[0], x[1]))[1]}"
+        last = past[-1]
+        if last == "Quote" or "Could not load" in page or not page.strip():
+            return done if opened >= self.pages else "Back"
+        best = self._best_sentence(strip_links(page), question, prompt)
+        if best is not None:
+            return f"Quote: {best}"
+        scrollbar = re.search(r"♦Scrollbar: (\d+) - (\d+)", prompt)
+        if scrollbar and last != "Scrolled down 1" and not quoted:
+            return "Scrolled down 1"
+        return done if opened >= self.pages else "Back"
+
+    def _best_sentence(self, plain: str, question: str, prompt: str) -> str | None:
+        q = stems(question)
+        taken = _section(prompt, "Quotes")
+        ranked = sorted(((overlap(s, q), k, s) for k, s in enumerate(sentences(plain))), key=lambda x: (-x[0], x[1]))
+        for score, _, s in ranked:
+            if score >= self.min_overlap and s not in " ".join(taken.replace("> ", "").split()):
+                return s
+        return None
+
+    def answer(self, prompt: str) -> str:
+        body = _section(prompt, "Quotes")
+        heads = list(_QUOTE_HEAD.finditer(body))
+        extracts = []
+        for k, m in enumerate(heads):
+            end = heads[k + 1].start() if k + 1 < len(heads) else len(body)
+            # Each quote is "[n] <title> (<domain>)", a blank line, then the extract.
+            extracts.append(" ".join(body[m.end():end].split()))
+        return " ".join(cited_sentence(e, n) for n, e in enumerate(extracts, 1) if e)

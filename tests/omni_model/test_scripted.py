@@ -1,0 +1,38 @@
+"""omni_model.scripted: the demonstrator as a policy (`--policy scripted`), through the real agent loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agent.agent import Agent
+from agent.metrics import question_metrics
+from agent.types import AgentConfig
+from omni_model import load_policy
+from omni_model.errors import UnsupportedError
+from omni_model.prompts import closed_book_prompt
+from omni_model.scripted import ScriptedPolicy
+from tests.agent.test_agent import env_factory
+
+
+def test_the_spec_loads_it():
+    assert isinstance(load_policy("scripted"), ScriptedPolicy)
+
+
+def test_it_answers_with_cited_supported_sentences():
+    agent = Agent(ScriptedPolicy(), None, env_factory(), AgentConfig(n=1, max_actions=12))
+    result = asyncio.run(agent.ask("Why is the sky blue?"))
+    commands = [s["command"] for s in result.trajectory[0]["steps"]]
+    assert commands[0] == "Search sky blue" and commands[1] == "Clicked on link 0"
+    assert commands[2].startswith("Quote: ") and "blue" in commands[2].lower() and commands[-1] == "End: Answer"
+    assert result.status == "answered" and result.answer.endswith("[1].")
+    m = question_metrics(result.to_json())
+    assert m["answered"] and m["support"] == 1.0 and m["query_f1"] == 1.0
+
+
+def test_no_closed_book_and_no_processor():
+    policy = ScriptedPolicy()
+    assert policy.generate([closed_book_prompt("Why?")])[0][0].text == ""
+    with pytest.raises(UnsupportedError):
+        policy.generate(["x"], logits_processor=object())

@@ -112,6 +112,20 @@ def choice_config(args: argparse.Namespace) -> dict[str, Any]:
             "query_from_question": not args.free_arguments}
 
 
+def check_web_args(args: argparse.Namespace) -> str | None:
+    """A bad --search or --index, found before any model loads (ask and eval alike)."""
+    from browser_env.backends.registry import check_spec
+
+    for spec in args.search or []:
+        try:
+            check_spec(spec)
+        except ValueError as e:
+            return str(e)
+    if args.index and not (Path(args.index) / "meta.json").is_file():
+        return f"--index {args.index}: no index there (build one with `webqa index build`)"
+    return None
+
+
 def _check(args: argparse.Namespace) -> str | None:
     if not (args.question or "").strip() and not args.audio:
         return "the question is empty (type one, or give --audio FILE.wav)"
@@ -124,7 +138,7 @@ def _check(args: argparse.Namespace) -> str | None:
         return "--n, --answers-per-browse, --max-actions and --max-answer-tokens must be >= 1"
     if args.n % args.answers_per_browse:
         return f"--n {args.n} is not a multiple of --answers-per-browse {args.answers_per_browse}"
-    return None
+    return check_web_args(args)
 
 
 def verbose_printer(stream: Any = None) -> Any:

@@ -105,7 +105,9 @@ def _check(args: argparse.Namespace) -> str | None:
     answers = Path(args.out) / "answers.jsonl"
     if answers.exists() and answers.stat().st_size and not args.resume:
         return f"{answers} already has answers: pass --resume to continue it, or choose another --out"
-    return None
+    from .ask_cmd import check_web_args
+
+    return check_web_args(args)
 
 
 def load_rows(args: argparse.Namespace) -> list[Any]:

@@ -80,6 +80,9 @@ class BCConfig(SFTConfig, AdapterOptions):
     final_dir: str | None = field(
         default=None, metadata={"help": "where the trained policy goes (default: output_dir, which also "
                                         "holds the checkpoints)"})
+    init_adapter: str | None = field(
+        default=None, metadata={"help": "a LoRA adapter folder to go on training (e.g. the committed one, so a "
+                                        "run continues across sessions); None: a fresh LoRA"})
 
     def __post_init__(self) -> None:
         device_defaults(self)
@@ -235,10 +238,16 @@ def train_bc(demo_paths: Sequence[str | os.PathLike], config: BCConfig) -> BCRes
     if not eval_rows:
         config.eval_strategy = "no"
     model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype="auto")
+    peft_config = _lora(config, "CAUSAL_LM", model) if config.lora else None
+    if config.init_adapter:
+        from peft import PeftModel
+
+        # The adapter is stored in fp16; its weights train in the base model's dtype.
+        model = PeftModel.from_pretrained(model, config.init_adapter, is_trainable=True).to(model.dtype)
+        peft_config = None
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(train_rows),
                          eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
-                         processing_class=tokenizer,
-                         peft_config=_lora(config, "CAUSAL_LM", model) if config.lora else None)
+                         processing_class=tokenizer, peft_config=peft_config)
     start = time.perf_counter()
     out = trainer.train(resume_from_checkpoint=resume_point(config))
     seconds = time.perf_counter() - start

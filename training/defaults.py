@@ -39,8 +39,10 @@ class Recipe:
     seed: int = 0
     demo_questions: int = 480
     webgpt_answer_demos: int = 20  # long answers: a few, or their tokens drown the commands' loss
-    bc_steps: int = 900  # optimizer steps, each gradient_accumulation (4) rows: ~1 epoch of 480 demos
-    bc_save_steps: int = 50  # a checkpoint every this many steps: the run resumes from the newest
+    bc_steps: int = 300  # optimizer steps, each gradient_accumulation (4) rows
+    bc_save_steps: int = 25  # a checkpoint every this many steps: the run resumes from the newest
+    # Go on from this adapter (the committed one: training continues across sessions); None: fresh.
+    bc_init: str | None = None
     bc_lr: float = 5e-4
     # Browsing prompts are cut to bc_max_length - 96 tokens, the budget the agent shows at
     # inference too (agent.types.AgentConfig.max_prompt_tokens): cheaper steps, same view.
@@ -181,7 +183,7 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
                       warmup_steps=10, logging_steps=10, max_length=recipe.bc_max_length,
                       lora_layers=recipe.bc_lora_layers, save_strategy="steps", save_steps=recipe.bc_save_steps,
                       save_total_limit=2, resume_from_checkpoint="auto", eval_strategy="no", eval_fraction=0.1,
-                      split_seed=recipe.seed, max_eval_rows=60)
+                      split_seed=recipe.seed, max_eval_rows=60, init_adapter=recipe.bc_init)
         report["bc"] = train_bc([demos_file, answers_file], bc).to_json()
         shutil.rmtree(bc_checkpoints, ignore_errors=True)  # done: a later run must start afresh, not resume
         _write(work, report)

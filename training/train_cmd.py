@@ -102,6 +102,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     d.add_argument("--work", default="runs/defaults", metavar="DIR", help="demos, held-out sets, report")
     d.add_argument("--out", default=None, metavar="DIR", help="adapters folder (default: omni_model/adapters)")
     d.add_argument("--index", default=None, metavar="DIR", help="mini-web index (default: wiki-vital)")
+    d.add_argument("--bc-steps", type=int, default=None, metavar="N", help="BC optimizer steps (default: the recipe's)")
+    d.add_argument("--bc-init", default=None, metavar="DIR",
+                   help="go on training this policy adapter (e.g. omni_model/adapters/policy, so training "
+                        "continues from what was committed) instead of a fresh LoRA")
     d.add_argument("--stages", default="demos,bc,rm,measure", metavar="LIST",
                    help="comma-separated stages to run (default: all, in order: demos,bc,rm,measure); a later "
                         "stage alone reuses what earlier ones left in --work")
@@ -181,7 +185,10 @@ def main(args: argparse.Namespace) -> int:
             from .defaults import Recipe, run
 
             stages = tuple(x.strip() for x in args.stages.split(",") if x.strip())
-            result = run(Recipe(data=args.data, work=args.work, out=args.out), index_dir=args.index, stages=stages)
+            recipe = Recipe(data=args.data, work=args.work, out=args.out, bc_init=args.bc_init)
+            if args.bc_steps is not None:
+                recipe.bc_steps = args.bc_steps
+            result = run(recipe, index_dir=args.index, stages=stages)
     except (TrainingDataError, DemoFormatError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -130,3 +130,17 @@ def test_hearing_by_the_lm_needs_an_omni_checkpoint(fakes, tmp_path, capsys):
     write_wav(wav)
     assert ask_cmd.main(parse(["--audio", str(wav), "--hearing", "lm"])) == 2
     assert "--hearing lm needs an omni checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["q", "--search", "nosuchbackend"], ["q", "--search", "searxng"],
+                                  ["q", "--index", "/nonexistent/index"]])
+def test_bad_web_arguments_exit_2_before_any_model_loads(argv, capsys, monkeypatch):
+    import omni_model
+
+    def no_loading(*a, **k):
+        raise AssertionError("a model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(omni_model, "load_policy", no_loading)
+    assert ask_cmd.main(parse(argv)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("webqa ask: ") and len(err.strip().splitlines()) == 1

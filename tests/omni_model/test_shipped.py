@@ -24,22 +24,58 @@ def test_adapters_are_small_and_name_their_base_by_spec():
     assert not (REWARD_ADAPTER / "heldout").exists()  # held-out data stays out of the repo
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="measured weakness of the shipped BC adapter (0.37 epoch of training): "
-                   "decoding freely, it often opens with `Clicked on link 0`; the agent's grammar constraint "
-                   "allows only Search or End before a page is open. See omni_model/adapters/README.md.")
-def test_bc_policy_opens_an_episode_with_a_search():
-    from browser_env.grammar import parse
-    from browser_env.observation import Observation
-    from omni_model import load_policy
-    from omni_model.prompts import BROWSING_STOP, build_browsing_prompt
+# Ten fixed questions that are not in the evaluation's first 50 nor in the BC demonstrations (a
+# different wording of everyday ELI5 topics the mini-web covers).
+TEN_QUESTIONS = [
+    "Why is the sky blue?",
+    "How do vaccines work?",
+    "Why do volcanoes erupt?",
+    "What causes inflation?",
+    "How do plants make food?",
+    "Why do cats purr?",
+    "How does the heart pump blood?",
+    "What causes earthquakes?",
+    "How do airplanes fly?",
+    "Why does the moon have phases?",
+]
 
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_shipped_agent_answers_ten_questions_with_relevant_supported_citations():
+    """The default policy (BC adapter, choices, extractive answers) answers; it no longer ignores the question."""
+    import asyncio
+
+    from agent.agent import Agent
+    from agent.metrics import first_query_f1, question_metrics
+    from agent.types import AgentConfig
+    from browser_env.index import default_index_dir
+    from browser_env.runtime import WebRuntime
+    from browser_env.sentences import stems
+    from omni_model import load_policy
+
+    if not (default_index_dir() / "meta.json").exists():
+        pytest.skip("the default wiki-vital index is not built")
     policy = load_policy(default_policy_spec())
-    obs = Observation(question="Why do volcanoes erupt?", actions_left=20)
-    prompt = build_browsing_prompt(obs, tokenizer=policy.tokenizer).text
-    text = policy.generate([prompt], temperature=0.0, max_new_tokens=24, stop=BROWSING_STOP)[0][0].text.strip()
-    # Unconstrained greedy decoding: the base model writes prose here (bench/invalid_action_rate.py).
-    assert parse(text).name == "search", text
+
+    async def run():
+        async with WebRuntime() as rt:
+            agent = Agent(policy, None, rt, AgentConfig(n=1, max_actions=12, max_answer_tokens=160))
+            return await agent.ask_many([(q, None) for q in TEN_QUESTIONS])
+
+    results = asyncio.run(run())
+    answered = 0
+    for question, result in zip(TEN_QUESTIONS, results, strict=True):
+        res = result.to_json()
+        m = question_metrics(res)
+        assert first_query_f1(res, question) >= 0.5, (question, res["trajectory"][0]["steps"][0]["command"])
+        if m["answered"]:
+            answered += 1
+            assert m["support"] == 1.0, result.answer
+            # Relevant: what it cites shares the question's words, it is not "Subtraction" for the sky.
+            cited = " ".join(r.extract + " " + r.title for r in result.references)
+            assert stems(question) & stems(cited), (question, result.answer)
+    assert answered >= 8, [(r.question, r.status, r.reason) for r in results]
 
 
 @pytest.mark.slow

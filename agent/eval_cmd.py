@@ -63,10 +63,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="actions per episode (default: 20; WebGPT evaluated with 100)")
     p.add_argument("--max-answer-tokens", type=int, default=256, metavar="T", help="answer length cap (default: 256)")
     p.add_argument("--no-closed-book", action="store_true", help="skip the closed-book baseline")
-    p.add_argument("--baseline-policy", default="scripted", metavar="SPEC",
-                   help="a second policy answering the same questions in the same run, reported beside the "
-                        "closed-book baseline (default: scripted, the demonstrator the policy was cloned from; "
-                        "'none' to skip)")
+    p.add_argument("--baseline-policy", nargs="+", default=["scripted"], metavar="SPEC",
+                   help="other policies answering the same questions in the same run (one answer each), reported "
+                        "beside the closed-book baseline: e.g. scripted (the demonstrator the policy was cloned "
+                        "from; the default) and smollm2-135m (the base model); 'none' for no such row")
     p.add_argument("--no-constrain", action="store_true", help="decode commands freely (no grammar constraint)")
     from .ask_cmd import add_choice_args
 
@@ -125,7 +125,7 @@ def load_rows(args: argparse.Namespace) -> list[Any]:
 
 
 async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_model: Any, config: Any,
-               baseline_policy: Any = None) -> dict:
+               baseline_policies: dict[str, Any] | None = None) -> dict:
     from browser_env.env import EnvConfig
     from browser_env.runtime import WebRuntime
 
@@ -144,22 +144,21 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_mo
             raise BadInput(str(e)) from e
         agent = Agent(policy, reward_model, rt, config)
         closed = None if args.no_closed_book else ClosedBook(policy, reward_model, config)
-        base = None
-        if baseline_policy is not None:
-            import dataclasses
+        import dataclasses
 
-            base = Agent(baseline_policy, reward_model, rt, dataclasses.replace(config, n=1, answers_per_browse=1))
+        one = dataclasses.replace(config, n=1, answers_per_browse=1)
+        bases = {name: Agent(p, reward_model, rt, one) for name, p in (baseline_policies or {}).items()}
         settings = {"questions_file": str(args.questions), "n": args.n, "policy": getattr(policy, "spec", None),
                     "reward_model": getattr(reward_model, "spec", None), "max_actions": args.max_actions,
                     "workers": args.workers, "search": args.search or ["local"], "index": args.index,
                     "blocked": list(env_config.block_domains), "censor_leaks": env_config.censor_leaks,
                     "constrained": config.constrained, "seed": config.seed,
-                    "baseline_policy": getattr(baseline_policy, "spec", None),
+                    "baseline_policies": list(baseline_policies or {}),
                     "choose_quotes": config.choose_quotes, "query_from_question": config.query_from_question,
                     "answer_mode": config.answer_mode}
         return await evaluate(rows, agent, args.out, ns=args.n, workers=args.workers, resume=args.resume,
                               closed_book=closed, env_config=env_config, task=args.eval_task,
-                              progress=not args.no_progress, settings=settings, baseline=base)
+                              progress=not args.no_progress, settings=settings, baselines=bases)
     finally:
         await rt.close()
 
@@ -193,12 +192,12 @@ def main(args: argparse.Namespace) -> int:
     try:
         policy = load_policy(args.policy or default_policy_spec())
         reward_model = load_reward_model(args.reward_model or default_reward_model_spec())
-        baseline_policy = None if args.baseline_policy.lower() == "none" else load_policy(args.baseline_policy)
+        baselines = {spec: load_policy(spec) for spec in args.baseline_policy if spec.lower() != "none"}
     except OmniModelError as e:
         print(f"webqa eval: could not load a model: {e}", file=sys.stderr)
         return 1
     try:
-        metrics = asyncio.run(_run(args, rows, policy, reward_model, config, baseline_policy))
+        metrics = asyncio.run(_run(args, rows, policy, reward_model, config, baselines))
     except BadInput as e:
         print(f"webqa eval: {e}", file=sys.stderr)
         return 2

@@ -157,17 +157,17 @@ class AnswersLog:
 # --- the loop -----------------------------------------------------------------------------------
 
 def _record(row: QuestionRow, result: Result, closed_book: dict | None, seconds: float, task: str,
-            baseline: Result | None = None) -> dict:
+            baselines: dict[str, Result] | None = None) -> dict:
     res = result.to_json()
     metrics = question_metrics(res, reference=row.reference, correct=row.correct, incorrect=row.incorrect,
                                closed_book=closed_book)
     record = {"id": row.id, "question": row.question, "reference": row.reference, "source": row.source,
               "task": task, "seconds": seconds, "result": res, "closed_book": closed_book, "metrics": metrics}
-    if baseline is not None:
+    for name, baseline in (baselines or {}).items():
         base = baseline.to_json()
         base_metrics = question_metrics(base, reference=row.reference, correct=row.correct, incorrect=row.incorrect)
-        metrics["baseline"] = {k: base_metrics[k] for k in BASELINE_METRICS if k in base_metrics}
-        record["baseline"] = {k: base[k] for k in ("answer", "references", "status", "reason", "candidates")}
+        metrics.setdefault("baselines", {})[name] = {k: base_metrics[k] for k in BASELINE_METRICS if k in base_metrics}
+        record.setdefault("baselines", {})[name] = {k: base[k] for k in ("answer", "references", "status", "reason")}
     return record
 
 
@@ -200,11 +200,11 @@ async def evaluate(rows: Sequence[QuestionRow], agent: AsksMany, out_dir: str | 
                    workers: int = 1, resume: bool = False, closed_book: ClosedBook | None = None,
                    env_config: Any = None, task: str = "eli5", progress: bool = True,
                    report: bool = True, settings: dict[str, Any] | None = None,
-                   baseline: AsksMany | None = None) -> dict[str, Any]:
+                   baselines: dict[str, AsksMany] | None = None) -> dict[str, Any]:
     """Run every question not yet done, then write metrics.json and report.html; returns the metrics.
 
-    ``baseline`` (an agent with another policy, e.g. ``--policy scripted``) answers the same
-    questions in the same run; its row sits beside the closed-book one in the metrics."""
+    ``baselines`` (name -> an agent with another policy: the scripted demonstrator, the base
+    model) answer the same questions in the same run; their rows sit beside the closed-book one."""
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     out = Path(out_dir)
@@ -222,9 +222,10 @@ async def evaluate(rows: Sequence[QuestionRow], agent: AsksMany, out_dir: str | 
             batch = list(todo[start:start + workers])
             tb = time.perf_counter()
             results = await _ask_batch(agent, batch, env_config)
-            bases: list[Result | None] = [None] * len(batch)
-            if baseline is not None:
-                bases = list(await _ask_batch(baseline, batch, env_config))
+            bases: list[dict[str, Result]] = [{} for _ in batch]
+            for name, other in (baselines or {}).items():
+                for got, res in zip(bases, await _ask_batch(other, batch, env_config), strict=True):
+                    got[name] = res
             cbs: list[dict | None] = [None] * len(batch)
             if closed_book is not None:
                 cbs = list(await asyncio.to_thread(closed_book.answer, [r.question for r in batch]))

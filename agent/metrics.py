@@ -246,8 +246,9 @@ def aggregate(records: Sequence[dict[str, Any]], ns: Sequence[int]) -> dict[str,
     tqa = [m["truthfulqa"] for m in ms if "truthfulqa" in m]
     if tqa:
         out["truthfulqa_similarity"] = _similarity_summary(tqa)
-    bases = [m["baseline"] for m in ms if "baseline" in m]
-    if bases:
+    names = list(dict.fromkeys(name for m in ms for name in m.get("baselines") or {}))
+    for name in names:
+        bases = [m["baselines"][name] for m in ms if name in (m.get("baselines") or {})]
         answered_bases = [b for b in bases if b.get("answered")]
         base: dict[str, Any] = {
             "questions": len(bases),
@@ -261,7 +262,7 @@ def aggregate(records: Sequence[dict[str, Any]], ns: Sequence[int]) -> dict[str,
         b_tqa = [b["truthfulqa"] for b in bases if "truthfulqa" in b]
         if b_tqa:
             base["truthfulqa_similarity"] = _similarity_summary(b_tqa)
-        out["baseline"] = base
+        out.setdefault("baselines", {})[name] = base
     cbs = [m["closed_book"] for m in ms if "closed_book" in m]
     if cbs:
         cb: dict[str, Any] = {"questions": len(cbs), "reward": _mean(c.get("reward") for c in cbs)}

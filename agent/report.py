@@ -110,46 +110,51 @@ def plots(metrics: dict[str, Any], records: Sequence[dict[str, Any]]) -> list[tu
     return out
 
 
-def _rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(metric, agent, baseline policy, closed-book) rows of the metrics table."""
-    cb, bl = metrics.get("closed_book") or {}, metrics.get("baseline") or {}
+def _rows(metrics: dict[str, Any]) -> list[tuple[str, ...]]:
+    """(metric, agent, each baseline policy..., closed-book) rows of the metrics table."""
+    cb = metrics.get("closed_book") or {}
+    bls = list((metrics.get("baselines") or {}).values())
     c, a = metrics.get("citations") or {}, metrics.get("actions") or {}
-    rows = [("questions", _fmt(metrics.get("questions")), _fmt(bl.get("questions")), _fmt(cb.get("questions")))]
-    rows.append(("answered (cites a verified quote from a content page)", _fmt(metrics.get("answered_share"), True),
-                 _fmt(bl.get("answered_share"), True), ""))
+
+    def row(name: str, agent: str, key: str | None = None, closed: str = "", pct: bool = False) -> tuple[str, ...]:
+        return (name, agent, *(_fmt(b.get(key), pct) if key else "" for b in bls), closed)
+
+    rows = [row("questions", _fmt(metrics.get("questions")), "questions", _fmt(cb.get("questions")))]
+    rows.append(row("answered (cites a verified quote from a content page)", _fmt(metrics.get("answered_share"), True),
+                    "answered_share", pct=True))
     for n, v in (metrics.get("reward_by_n") or {}).items():
-        rows.append((f"reward, best-of-{n} ({v['questions']} q)", f"{_fmt(v['mean'])} ± {_fmt(v['stderr'])}",
-                     _fmt(bl.get("reward")) if n == "1" else "", _fmt(cb.get("reward")) if n == "1" else ""))
-    rows.append(("support (answered; share of sentences covered by their cited quotes)", _fmt(metrics.get("support")),
-                 _fmt(bl.get("support")), "0 (cites nothing)" if cb else ""))
+        rows.append(row(f"reward, best-of-{n} ({v['questions']} q)", f"{_fmt(v['mean'])} ± {_fmt(v['stderr'])}",
+                        "reward" if n == "1" else None, _fmt(cb.get("reward")) if n == "1" else ""))
+    rows.append(row("support (answered; share of sentences covered by their cited quotes)",
+                    _fmt(metrics.get("support")), "support", "0 (cites nothing)" if cb else ""))
     for n, v in (metrics.get("support_by_n") or {}).items():
-        rows.append((f"support, best-of-{n} by reward", f"{_fmt(v['mean'])} ± {_fmt(v['stderr'])}", "", ""))
-    rows.append(("first-query word F1 against the question", _fmt(metrics.get("query_f1")), _fmt(bl.get("query_f1")),
-                 ""))
+        rows.append(row(f"support, best-of-{n} by reward", f"{_fmt(v['mean'])} ± {_fmt(v['stderr'])}"))
+    rows.append(row("first-query word F1 against the question", _fmt(metrics.get("query_f1")), "query_f1"))
     if "rouge_l" in metrics:
-        rows.append(("ROUGE-L F (unanswered = 0)", _fmt(metrics["rouge_l"]), _fmt(bl.get("rouge_l")),
-                     _fmt(cb.get("rouge_l"))))
-        rows.append(("ROUGE-L F, answered only", _fmt(metrics.get("rouge_l_answered")), "", ""))
+        rows.append(row("ROUGE-L F (unanswered = 0)", _fmt(metrics["rouge_l"]), "rouge_l", _fmt(cb.get("rouge_l"))))
+        rows.append(row("ROUGE-L F, answered only", _fmt(metrics.get("rouge_l_answered"))))
         for n, v in (metrics.get("rouge_l_by_n") or {}).items():
-            rows.append((f"ROUGE-L, best-of-{n} by reward", f"{_fmt(v['mean'])} ± {_fmt(v['stderr'])}", "", ""))
+            rows.append(row(f"ROUGE-L, best-of-{n} by reward", f"{_fmt(v['mean'])} ± {_fmt(v['stderr'])}"))
     if "truthfulqa_similarity" in metrics:
         t, ct = metrics["truthfulqa_similarity"], cb.get("truthfulqa_similarity") or {}
-        bt = bl.get("truthfulqa_similarity") or {}
         rows.append(("truthful by similarity (automatic proxy)", _fmt(t["truthful_share"], True),
-                     _fmt(bt.get("truthful_share"), True), _fmt(ct.get("truthful_share"), True)))
-        rows.append(("similarity diff, mean (automatic proxy)", _fmt(t["mean_diff"]), _fmt(bt.get("mean_diff")),
+                     *(_fmt((b.get("truthfulqa_similarity") or {}).get("truthful_share"), True) for b in bls),
+                     _fmt(ct.get("truthful_share"), True)))
+        rows.append(("similarity diff, mean (automatic proxy)", _fmt(t["mean_diff"]),
+                     *(_fmt((b.get("truthfulqa_similarity") or {}).get("mean_diff")) for b in bls),
                      _fmt(ct.get("mean_diff"))))
     rows += [
-        ("status counts", _fmt(json.dumps(metrics.get("status_counts") or {})), "", ""),
-        ("answers with ≥1 citation", _fmt(c.get("share_with_citation"), True), "", "0% (no browsing)" if cb else ""),
-        ("citations per answer", _fmt(c.get("per_answer")), "", ""),
-        ("cited quotes verified on their page", _fmt(c.get("cited_quotes_verified"), True), "", ""),
-        ("removed citations per answer", _fmt(c.get("removed_per_answer")), "", ""),
-        ("invalid-action rate", _fmt(a.get("invalid_rate"), True), "", ""),
-        ("actions per episode (mean / median)", f"{_fmt(a.get('per_episode_mean'))} / "
-                                                f"{_fmt(a.get('per_episode_median'))}", "", ""),
-        ("world errors", _fmt(a.get("world_errors")), "", ""),
-        ("seconds per question (agent and baselines together)", _fmt(metrics.get("seconds_per_question")), "", ""),
+        row("status counts", _fmt(json.dumps(metrics.get("status_counts") or {}))),
+        row("answers with ≥1 citation", _fmt(c.get("share_with_citation"), True), None,
+            "0% (no browsing)" if cb else ""),
+        row("citations per answer", _fmt(c.get("per_answer"))),
+        row("cited quotes verified on their page", _fmt(c.get("cited_quotes_verified"), True)),
+        row("removed citations per answer", _fmt(c.get("removed_per_answer"))),
+        row("invalid-action rate", _fmt(a.get("invalid_rate"), True)),
+        row("actions per episode (mean / median)",
+            f"{_fmt(a.get('per_episode_mean'))} / {_fmt(a.get('per_episode_median'))}"),
+        row("world errors", _fmt(a.get("world_errors"))),
+        row("seconds per question (agent and baselines together)", _fmt(metrics.get("seconds_per_question"))),
     ]
     return rows
 
@@ -164,10 +169,10 @@ def _example(rec: dict[str, Any]) -> str:
              f"<p class=note>status {_fmt(res.get('status'))}; reward {_fmt(m.get('reward'))}; "
              f"ROUGE-L {_fmt(m.get('rouge_l'))}</p>",
              f"<div class=ans>{_fmt(res.get('answer'))}</div>", f"<ol>{refs}</ol>" if refs else ""]
-    base = rec.get("baseline") or {}
-    if base.get("answer"):
-        parts.append(f"<details><summary>baseline policy's answer</summary><div class=ans>{_fmt(base['answer'])}"
-                     "</div></details>")
+    for name, base in (rec.get("baselines") or {}).items():
+        if base.get("answer"):
+            parts.append(f"<details><summary>{_fmt(name)}'s answer</summary><div class=ans>{_fmt(base['answer'])}"
+                         "</div></details>")
     if cb.get("answer"):
         parts.append(f"<details><summary>closed-book answer</summary><div class=ans>{_fmt(cb['answer'])}</div>"
                      "</details>")
@@ -183,9 +188,9 @@ def render_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]]) ->
     images = plots(metrics, records)
     imgs = "".join(f'<img alt="{html.escape(t)}" src="data:image/png;base64,{b}">' for t, b in images) \
         or "<p class=note>(plots need matplotlib)</p>"
-    table = "".join(f"<tr><td>{html.escape(k)}</td><td>{v}</td><td>{b}</td><td>{cb}</td></tr>"
-                    for k, v, b, cb in _rows(metrics))
-    base_name = html.escape(str((metrics.get("settings") or {}).get("baseline_policy") or "baseline policy"))
+    table = "".join("<tr><td>" + html.escape(r[0]) + "</td>" + "".join(f"<td>{v}</td>" for v in r[1:]) + "</tr>"
+                    for r in _rows(metrics))
+    heads = "".join(f"<th>{html.escape(name)}</th>" for name in metrics.get("baselines") or {})
     answered = [r for r in records if r["metrics"]["answered"]]
     examples = "".join(_example(r) for r in (answered or list(records))[:EXAMPLES])
     settings = html.escape(json.dumps(metrics.get("settings") or {}, indent=1))
@@ -197,7 +202,7 @@ def render_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]]) ->
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>
 <p class=note>{html.escape(note)}</p><div class=plots>{imgs}</div>
-<h2>Metrics</h2><table><tr><th>metric</th><th>agent</th><th>{base_name}</th><th>closed-book baseline</th></tr>
+<h2>Metrics</h2><table><tr><th>metric</th><th>agent</th>{heads}<th>closed-book baseline</th></tr>
 {table}</table>
 <h2>Example answers</h2>{examples}
 <h2>Settings</h2><pre>{settings}</pre></body></html>

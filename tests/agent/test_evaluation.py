@@ -188,3 +188,23 @@ def test_cli_end_to_end_with_real_models(tmp_path, shared_data):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["settings"]["blocked"] == ["reddit.com", "quora.com"] and metrics["settings"]["censor_leaks"]
     assert (out / "report.html").read_text().startswith("<!doctype html>")
+
+
+def test_baseline_policies_answer_the_same_questions_in_the_same_run(tmp_path):
+    """`--baseline-policy scripted`: the demonstrator's row beside the agent's, in metrics and report."""
+    from agent.agent import Agent
+    from omni_model.scripted import ScriptedPolicy
+    from tests.agent.test_agent import env_factory
+
+    rows = [QuestionRow(question_id("Why is the sky blue?"), "Why is the sky blue?",
+                        "Blue light scatters more in the air.", "test")]
+    scripted = Agent(ScriptedPolicy(), FakeRM(), env_factory(), AgentConfig(n=1, max_actions=10))
+    metrics = asyncio.run(evaluate(rows, FakeAgent(), tmp_path, ns=[1, 4], progress=False,
+                                   baselines={"scripted": scripted}))
+    base = metrics["baselines"]["scripted"]
+    assert base["questions"] == 1 and base["answered_share"] == 1.0 and base["support"] == 1.0
+    assert base["query_f1"] == 1.0 and base["rouge_l"] > 0 and base["reward"] is not None
+    record = read_answers(tmp_path / ANSWERS)[0]
+    assert record["baselines"]["scripted"]["answer"].endswith("[1].")
+    report = (tmp_path / "report.html").read_text()
+    assert "<th>scripted</th>" in report and "support" in report

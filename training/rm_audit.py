@@ -10,7 +10,8 @@ Two views of the same scorer, on the answers of an evaluation run:
   features explain together, ``r2_alone`` each on its own; coefficients are per standard deviation
   of the feature (comparable with each other) and per unit. A feature that does not vary in the
   set is left out.
-- **paired perturbations**: for the better answer of up to ``n`` pairs, the same answer changed
+- **paired perturbations**: for the better answer of up to ``n`` pairs (distinct answers, spread
+  evenly over the evaluated set), the same answer changed
   one way at a time, scored over the same quotes: citations removed, citations moved to the end,
   padded with a repeated sentence, the question restated in front, only the first half kept.
   Reported: the mean score change and the share of answers the change raised (Wilson 95%).
@@ -109,12 +110,25 @@ PERTURBATIONS: dict[str, Callable[[str, str], str]] = {
 }
 
 
+def spread(comparisons: Sequence[Comparison], n: int) -> list[int]:
+    """Indices of up to ``n`` comparisons with distinct better answers, evenly spaced over the set
+    (so every file and kind of a run is represented, and one answer is not perturbed twice)."""
+    first: dict[tuple[str, str], int] = {}
+    for k, c in enumerate(comparisons):
+        first.setdefault((c.question, c.side(c.preferred or 0)[2].strip()), k)
+    unique = sorted(first.values())
+    if len(unique) <= n:
+        return unique
+    return [unique[int(j * len(unique) / n)] for j in range(n)]
+
+
 def paired(scorer: Scorer, comparisons: Sequence[Comparison], base: Sequence[float], *, n: int = 24,
            batch_size: int = 8) -> dict[str, Any]:
-    """Score changes when the better answers of the first ``n`` comparisons are perturbed;
-    ``base`` holds the better answers' scores already computed."""
+    """Score changes when the better answers of ``n`` comparisons (``spread``) are perturbed;
+    ``base`` holds the better answers' scores already computed, one per comparison."""
     items, where = [], []
-    for k, c in enumerate(comparisons[:n]):
+    for k in spread(comparisons, n):
+        c = comparisons[k]
         question, quotes, answer = c.side(c.preferred or 0)
         for name, change in PERTURBATIONS.items():
             changed = change(question, answer)

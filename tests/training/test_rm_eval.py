@@ -251,3 +251,10 @@ def test_audit_finds_what_the_stub_rewards(tmp_path, monkeypatch, capsys):
     assert reg["coefficients"]["length_words"]["per_unit"] == pytest.approx(0.01, abs=0.01)
     assert rm_eval_cmd.main(_args(path, json=False, audit=True, audit_pairs=2)) == 0
     assert "R² =" in capsys.readouterr().out
+
+
+def test_audit_perturbs_distinct_answers_spread_over_the_set():
+    from training.rm_audit import spread
+
+    pairs = _kinded()  # each question's good answer appears in two pairs
+    assert spread(pairs, 3) == [0, 4, 8] and spread(pairs, 100) == [0, 2, 4, 6, 8, 10]

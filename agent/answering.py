@@ -78,7 +78,7 @@ def _generate_sync(policy: Any, prompts: list[str], config: AgentConfig, on_text
         from omni_model.extractive import AnswerConstraint
 
         processor = AnswerConstraint(policy.tokenizer, segments, n=config.answers_per_browse,
-                                     max_new_tokens=config.max_answer_tokens)
+                                     max_new_tokens=config.max_answer_tokens, min_sentences=config.min_answer_sentences)
     try:
         out = policy.generate(prompts, logits_processor=processor, **kwargs) if processor is not None \
             else policy.generate(prompts, **kwargs)

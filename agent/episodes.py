@@ -229,13 +229,19 @@ class _Browser:
 
         cfg = self.config
         rows = [RowConstraint(ep.links, page_text=ep.page_text, constrain_quote=cfg.constrain_quotes,
-                              constrain_find=cfg.constrain_quotes,
-                              commands=ep.commands if ep.commands is not None else ep.env.browser.available_commands(),
+                              constrain_find=cfg.constrain_quotes, commands=self._commands(ep),
                               quote_sentences=sentences_in_view(ep) if cfg.choose_quotes else None,
                               query_words=tuple(query_words(ep.question)) if cfg.query_from_question else None)
                 for ep in eps]
         return make_command_processor(self.tokenizer, rows, n=1, max_new_tokens=self.max_new,
                                       max_arg_chars=self.max_arg_chars)
+
+    def _commands(self, ep: Episode) -> frozenset[str]:
+        """What the decoder offers ``ep``: what its browser can do now, less `End: Answer` before a quote."""
+        names = ep.commands if ep.commands is not None else ep.env.browser.available_commands()
+        if self.config.end_needs_quote and not ep.quotes:
+            names = names - {"end_answer"}
+        return names
 
     def _generate_sync(self, prompts: list[str], eps: list[Episode], media: list[list[Any]] | None = None) -> list[str]:
         from omni_model.prompts import BROWSING_STOP

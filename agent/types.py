@@ -38,6 +38,10 @@ class AgentConfig:
     # "extractive": the answer is written from its quotes' sentences, each cited (omni_model.
     # extractive); "free": the policy writes whatever it likes and citations are checked after.
     answer_mode: Literal["extractive", "free"] = "extractive"
+    min_answer_sentences: int = 2  # an extractive answer has at least this many sentences (or all there are)
+    # WebGPT writes no answer without references, so `End: Answer` before any quote only ends the
+    # episode empty-handed: under constraints it is offered once a quote has been taken.
+    end_needs_quote: bool = True
     batch_across_episodes: bool = True  # one generate() call for all live episodes (False: one by one)
     seed: int | None = 0
     # Browsing prompts are cut (page text from the end) to this many tokens: what BC trained on

@@ -4,7 +4,7 @@
 answer is one sentence of a quote, copied whole and cited with that quote's number right before
 its final stop (``browser_env.sentences.cited_sentence``: ``... scattering [2].``). The policy
 chooses, token by token under its own log-probabilities, which sentences to use, in what order,
-and when to stop (after at least one); no sentence is used twice. So every claim is supported by
+and when to stop (after at least ``min_sentences``, or all there are); no sentence is used twice. So every claim is supported by
 the quote it cites, by construction; what the model still decides is relevance and length.
 
     segments = answer_segments(quotes)                 # the sentences it may use, already cited
@@ -73,7 +73,7 @@ class AnswerConstraint(LogitsProcessor):
     """Masks logits so each row writes only whole cited quote sentences; see the module doc."""
 
     def __init__(self, tokenizer: Any, rows: list[list[str]], *, n: int = 1,
-                 max_new_tokens: int | None = None) -> None:
+                 max_new_tokens: int | None = None, min_sentences: int = 1) -> None:
         if not rows:
             raise TypeError("rows must be a non-empty list of segment lists")
         self.vocab = vocab_for(tokenizer, 200)
@@ -84,6 +84,7 @@ class AnswerConstraint(LogitsProcessor):
         self.per_prompt = [[s for s in segs if all(ch in chars for ch in s)] for segs in rows]
         self.n = n
         self.max_new_tokens = max_new_tokens
+        self.min_sentences = max(1, min_sentences)  # or as many as there are, if fewer
         self.rows: list[list[str]] | None = None
         self.texts: list[str] = []
         self.done: list[bool] = []
@@ -128,6 +129,8 @@ class AnswerConstraint(LogitsProcessor):
             steps = None if self.max_new_tokens is None else self.max_new_tokens - self.seen
             # Start another sentence only while the budget can plausibly finish it (>= 1 char a token).
             out = [SEPARATOR + s for s in unused if steps is None or len(s) + 1 < steps - len(TERMINATOR)]
+            if len(done) < min(self.min_sentences, len(segments)) and out:
+                return out, False  # not long enough yet: go on
             out.append(TERMINATOR)
         return out, whole
 

@@ -20,6 +20,7 @@ a demonstration with nothing to learn from would only teach giving up.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import os
 from collections.abc import Callable, Sequence
@@ -69,6 +70,11 @@ class SynthConfig:
     corpus: str | None = None  # recorded in each demo's metadata
     backend: str | None = "local"
     screenshots_dir: Path | None = None  # save each step's viewport JPEG here (the env must take them)
+    # Each episode's action budget is drawn from this range (by its id, so reruns agree): the
+    # observation shows "Actions left", and a policy cloned only from 90-100 is lost at the
+    # 12-20 the agent runs with (WebGPT drew its RL budgets from 20-100 for the same reason).
+    # None keeps the environment's own budget.
+    max_actions: tuple[int, int] | None = (8, 30)
 
 
 @dataclass
@@ -140,6 +146,10 @@ async def _quote_page(rec: _Recorder, question: str, config: SynthConfig) -> int
 
 async def demonstrate(env: BrowserEnv, question: str, config: SynthConfig, *, demo_id: str) -> Demo | None:
     """One scripted episode on ``env``; ``None`` when nothing relevant could be quoted."""
+    if config.max_actions is not None:
+        lo, hi = config.max_actions
+        digest = int(hashlib.sha1(demo_id.encode()).hexdigest(), 16)
+        env.config = dataclasses.replace(env.config, max_actions=lo + digest % (hi - lo + 1))
     rec = _Recorder(env, await env.reset(question), config.screenshots_dir)
     await rec.do(format_action("search", make_query(question, config.query_words)))
     candidates = rank_links(dict(env.browser.view.page.link_texts), question)

@@ -119,12 +119,14 @@ class AnswerConstraint(LogitsProcessor):
     def targets(self, r: int) -> tuple[list[str], bool]:
         """Strings row ``r`` may go on with, and whether it may end (EOS) here."""
         segments = self.rows[r]  # type: ignore[index]
-        done, rest = split_segments(self.texts[r], segments)
+        text = self.texts[r]
+        done, rest = split_segments(text, segments)
         if rest.startswith("\n"):  # writing the terminator
             return ([TERMINATOR[len(rest):]] if TERMINATOR.startswith(rest) and rest != TERMINATOR else []), True
         unused = [s for s in segments if s not in done]
         out = [s[len(rest):] for s in unused if s.startswith(rest) and len(s) > len(rest)]
-        whole = bool(done) and rest == ""
+        # Right after a whole sentence (not after the separator that starts the next one).
+        whole = bool(done) and rest == "" and not text.endswith(SEPARATOR)
         if whole:
             steps = None if self.max_new_tokens is None else self.max_new_tokens - self.seen
             # Start another sentence only while the budget can plausibly finish it (>= 1 char a token).

@@ -216,3 +216,17 @@ def test_a_cpu_policy_gets_equal_length_batches():
     results = asyncio.run(Agent(policy, None, env_factory(), AgentConfig(max_actions=8)).ask_many([(q, None) for q in qs]))
     assert [r.status for r in results] == ["answered", "answered"]
     assert max(policy.browse_calls) <= 2 and sum(policy.browse_calls) == sum(r.stats["actions"] for r in results)
+
+
+def test_end_answer_is_offered_once_a_quote_is_taken():
+    from agent.episodes import Episode, _Browser
+
+    browser = _Browser.__new__(_Browser)  # only the config is read
+    browser.config = AgentConfig()
+    ep = Episode(question="q", env=None)
+    ep.commands = frozenset({"search", "end_answer", "end_nonsense"})
+    assert browser._commands(ep) == {"search", "end_nonsense"}
+    ep.quotes = [{"title": "t", "url": "u", "extract": "x"}]
+    assert browser._commands(ep) == ep.commands
+    browser.config = AgentConfig(end_needs_quote=False)
+    assert browser._commands(Episode(question="q", env=None, commands=ep.commands)) == ep.commands

@@ -49,3 +49,13 @@ def test_sampled_answers_are_whole_supported_sentences(tok):
             assert support(answer, refs) == 1.0
             lengths.add(len(done))
     assert len(lengths) > 1  # the model decides how many sentences to write
+
+
+def test_min_sentences(tok):
+    policy = _tiny_policy(tok)
+    segs = answer_segments(EXTRACTS)
+    proc = AnswerConstraint(tok, [segs, segs[:1]], n=3, max_new_tokens=150, min_sentences=2)
+    out = policy.generate(["Question. Answer:\n", "Other. Answer:\n"], n=3, temperature=1.0, seed=3,
+                          max_new_tokens=150, stop=ANSWER_STOP, logits_processor=proc)
+    assert all(len(split_segments(complete_part(c.text.strip(), segs), segs)[0]) >= 2 for c in out[0])
+    assert all(complete_part(c.text.strip(), segs) == segs[0] for c in out[1])  # only one there: that one

@@ -80,8 +80,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--reward-model", metavar="SPEC",
                    help=f"reward model spec (default: {DEFAULT_REWARD_MODEL}, untrained head)")
     p.add_argument("--n", type=int, default=1, help="candidate answers for best-of-n (default: 1)")
-    p.add_argument("--answers-per-browse", type=int, default=1, metavar="K",
-                   help="answers per browsing episode; --n must be a multiple (default: 1)")
+    p.add_argument("--answers-per-browse", type=int, default=None, metavar="K",
+                   help="answers per browsing episode; --n must be a multiple (default: all n from one "
+                        "episode when browsing is greedy, else 1)")
     p.add_argument("--max-actions", type=int, default=20, metavar="K", help="actions per episode (default: 20)")
     p.add_argument("--max-answer-tokens", type=int, default=256, metavar="T", help="answer length cap (default: 256)")
     p.add_argument("--no-constrain", action="store_true", help="decode commands freely (no grammar constraint)")
@@ -100,6 +101,9 @@ def add_choice_args(p: argparse.ArgumentParser) -> None:
                    help="extractive (default): the answer is made of the quotes' sentences, each cited, the policy "
                         "choosing which and how many; free: the policy writes the answer itself and its "
                         "citations are checked afterwards")
+    p.add_argument("--temperature", type=float, default=None, metavar="T",
+                   help="browsing sampling temperature (default: 0, greedy: the small default policy errs less; "
+                        "WebGPT sampled at 0.8); answers are always sampled, so best-of-n still has candidates")
     p.add_argument("--free-arguments", action="store_true",
                    help="let the policy spell Search queries and quotes itself (default: a query is made of the "
                         "question's content words and a quote is one whole sentence of the page in view, the "
@@ -108,8 +112,11 @@ def add_choice_args(p: argparse.ArgumentParser) -> None:
 
 def choice_config(args: argparse.Namespace) -> dict[str, Any]:
     """The ``AgentConfig`` fields that ``add_choice_args`` sets."""
-    return {"answer_mode": args.answer_mode, "choose_quotes": not args.free_arguments,
-            "query_from_question": not args.free_arguments}
+    out: dict[str, Any] = {"answer_mode": args.answer_mode, "choose_quotes": not args.free_arguments,
+                           "query_from_question": not args.free_arguments}
+    if args.temperature is not None:
+        out["temperature"] = args.temperature
+    return out
 
 
 def check_web_args(args: argparse.Namespace) -> str | None:
@@ -126,6 +133,13 @@ def check_web_args(args: argparse.Namespace) -> str | None:
     return None
 
 
+def settle_answers_per_browse(args: argparse.Namespace, n: int) -> None:
+    """--answers-per-browse left out: greedy browsing gives every episode the same path, so one
+    episode writes all n answers; sampled browsing browses once per answer."""
+    if args.answers_per_browse is None:
+        args.answers_per_browse = n if args.temperature is None or args.temperature == 0 else 1
+
+
 def _check(args: argparse.Namespace) -> str | None:
     if not (args.question or "").strip() and not args.audio:
         return "the question is empty (type one, or give --audio FILE.wav)"
@@ -134,10 +148,15 @@ def _check(args: argparse.Namespace) -> str | None:
     for flag, path in (("--audio", args.audio), ("--image", args.image)):
         if path and not Path(path).is_file():
             return f"{flag}: no such file: {path}"
-    if args.n < 1 or args.answers_per_browse < 1 or args.max_actions < 1 or args.max_answer_tokens < 1:
+    if args.n < 1:
+        return "--n must be >= 1"
+    settle_answers_per_browse(args, args.n)
+    if args.answers_per_browse < 1 or args.max_actions < 1 or args.max_answer_tokens < 1:
         return "--n, --answers-per-browse, --max-actions and --max-answer-tokens must be >= 1"
     if args.n % args.answers_per_browse:
         return f"--n {args.n} is not a multiple of --answers-per-browse {args.answers_per_browse}"
+    if args.temperature is not None and args.temperature < 0:
+        return "--temperature must be >= 0"
     return check_web_args(args)
 
 

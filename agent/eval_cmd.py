@@ -52,8 +52,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                                                                   "searxng:URL, brave, duckduckgo (default: local)")
     p.add_argument("--n", type=_ns, default=[1, 4], metavar="N1,N2,...",
                    help="best-of-n points; max(n) answers are sampled per question (default: 1,4)")
-    p.add_argument("--answers-per-browse", type=int, default=1, metavar="K",
-                   help="answers per browsing episode; max(n) must be a multiple (default: 1)")
+    p.add_argument("--answers-per-browse", type=int, default=None, metavar="K",
+                   help="answers per browsing episode; max(n) must be a multiple (default: all n from one "
+                        "episode when browsing is greedy, else 1)")
     p.add_argument("--limit", type=int, metavar="K", help="only the first K questions of the file")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="questions in flight at once (default: 1)")
     p.add_argument("--resume", action="store_true", help="continue --out/answers.jsonl, skipping questions done")
@@ -96,6 +97,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _check(args: argparse.Namespace) -> str | None:
     if not Path(args.questions).is_file():
         return f"no such question file: {args.questions}"
+    from .ask_cmd import settle_answers_per_browse
+
+    settle_answers_per_browse(args, max(args.n))
+    if args.temperature is not None and args.temperature < 0:
+        return "--temperature must be >= 0"
     if args.workers < 1 or args.max_actions < 1 or args.answers_per_browse < 1 or args.max_answer_tokens < 1:
         return "--workers, --max-actions, --answers-per-browse and --max-answer-tokens must be >= 1"
     if args.limit is not None and args.limit < 1:

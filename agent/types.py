@@ -25,7 +25,9 @@ class AgentConfig:
     n: int = 1  # candidates returned to best-of-n
     answers_per_browse: int = 1  # WebGPT's "answer phases per browsing phase": n // this browsing episodes
     max_actions: int = 20
-    temperature: float = 0.8  # WebGPT sampled at 0.8
+    # Browsing: greedy. WebGPT sampled at 0.8, but a 135M policy's sampled slips compound over an
+    # episode; best-of-n still gets distinct candidates from sampled answers (answer_temperature).
+    temperature: float = 0.0
     top_p: float = 1.0
     answer_temperature: float = 0.7
     max_answer_tokens: int = 256

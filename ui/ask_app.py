@@ -124,7 +124,8 @@ class AskBackend:
         from agent.agent import Agent
         from agent.types import AgentConfig
 
-        config = AgentConfig(n=n, max_actions=max_actions)
+        # Greedy browsing (the default) takes one path: one episode writes all n candidate answers.
+        config = AgentConfig(n=n, max_actions=max_actions, answers_per_browse=n)
         agent = Agent(self.policy, self.reward_model if n > 1 else None, self.runtime.runtime, config)
         coro = agent.ask(question or None, on_event=events.put, audio=audio, image=image)
         return asyncio.run_coroutine_threadsafe(coro, self.runtime._loop.loop)

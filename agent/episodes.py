@@ -211,10 +211,21 @@ class _Browser:
         budget = self.max_prompt
         if media and budget is not None:  # each picture fills more positions than its marker's tokens
             budget -= len(media) * self.policy.config.image_tokens
+        cap = budget
         if budget is not None and self.config.max_prompt_tokens is not None:
-            budget = min(budget, self.config.max_prompt_tokens)
+            cap = min(budget, self.config.max_prompt_tokens)
         try:
-            built = build_browsing_prompt(ep.observation, tokenizer=self.tokenizer, max_tokens=budget, header=header)
+            try:
+                built = build_browsing_prompt(ep.observation, tokenizer=self.tokenizer, max_tokens=cap, header=header)
+            except OmniModelError:
+                if cap == budget:
+                    raise
+                # The question, quotes and past actions alone pass the cap: the page gets none of it
+                # then, and the prompt is as long as the context allows instead.
+                built = build_browsing_prompt(ep.observation.with_text("", None), tokenizer=self.tokenizer,
+                                              max_tokens=budget, header=header)
+                built = build_browsing_prompt(ep.observation, tokenizer=self.tokenizer,
+                                              max_tokens=max(built.tokens or 0, cap or 0) + 64, header=header)
         except OmniModelError as e:  # the question and past actions alone overflow the context
             self.fail(ep, f"the browsing prompt does not fit the model: {e}")
             return None
@@ -228,13 +239,22 @@ class _Browser:
         from omni_model.constrained import RowConstraint, make_command_processor
 
         cfg = self.config
-        rows = [RowConstraint(ep.links, page_text=ep.page_text, constrain_quote=cfg.constrain_quotes,
+        rows = [RowConstraint(self._links(ep), page_text=ep.page_text, constrain_quote=cfg.constrain_quotes,
                               constrain_find=cfg.constrain_quotes, commands=self._commands(ep),
                               quote_sentences=sentences_in_view(ep) if cfg.choose_quotes else None,
                               query_words=tuple(query_words(ep.question)) if cfg.query_from_question else None)
                 for ep in eps]
         return make_command_processor(self.tokenizer, rows, n=1, max_new_tokens=self.max_new,
                                       max_arg_chars=self.max_arg_chars)
+
+    def _links(self, ep: Episode) -> frozenset[int]:
+        """The link ids the decoder offers ``ep``: with ``no_revisits``, none to a page it already opened
+        (going Back and opening the same page again is the loop a small policy falls into)."""
+        if not self.config.no_revisits or ep.env.browser is None or ep.env.browser.view is None:
+            return ep.links
+        visited = {s["url"] for s in ep.steps if s.get("url")}
+        page = ep.env.browser.view.page
+        return frozenset(i for i in ep.links if page.links.get(i) not in visited)
 
     def _commands(self, ep: Episode) -> frozenset[str]:
         """What the decoder offers ``ep``: what its browser can do now, less `End: Answer` before a quote."""

@@ -44,6 +44,7 @@ class AgentConfig:
     # WebGPT writes no answer without references, so `End: Answer` before any quote only ends the
     # episode empty-handed: under constraints it is offered once a quote has been taken.
     end_needs_quote: bool = True
+    no_revisits: bool = True  # under constraints, no link to a page this episode already opened
     batch_across_episodes: bool = True  # one generate() call for all live episodes (False: one by one)
     seed: int | None = 0
     # Browsing prompts are cut (page text from the end) to this many tokens: what BC trained on

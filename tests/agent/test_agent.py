@@ -230,3 +230,24 @@ def test_end_answer_is_offered_once_a_quote_is_taken():
     assert browser._commands(ep) == ep.commands
     browser.config = AgentConfig(end_needs_quote=False)
     assert browser._commands(Episode(question="q", env=None, commands=ep.commands)) == ep.commands
+
+
+def test_no_link_back_to_a_page_already_opened():
+    from agent.episodes import Episode, _Browser
+
+    async def go():
+        env = env_factory()(None)
+        await env.reset("Why is the sky blue?")
+        ep = Episode(question="Why is the sky blue?", env=env)
+        for command in ("Search sky", "Clicked on link 0", "Back"):
+            _, _, _, info = await env.step(command)
+            ep.steps.append({"command": command, "url": info["url"]})
+        ep.links = frozenset(info["links"])
+        return ep
+
+    ep = asyncio.run(go())
+    browser = _Browser.__new__(_Browser)
+    browser.config = AgentConfig()
+    assert ep.links == {0} and browser._links(ep) == frozenset()
+    browser.config = AgentConfig(no_revisits=False)
+    assert browser._links(ep) == {0}

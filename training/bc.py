@@ -180,6 +180,19 @@ def save_checkpoint(trainer: Any, tokenizer: Any, folder: Path, base_spec: str, 
         (folder / "training_args.bin").unlink(missing_ok=True)
 
 
+def export_checkpoint(checkpoint: Path, folder: Path, base_spec: str) -> int:
+    """A trainer checkpoint's LoRA as a shippable adapter folder (fp16, base named by spec), so a
+    long run's adapter can be committed while it is still training; returns the checkpoint's step."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("adapter_model.safetensors", "adapter_config.json"):
+        shutil.copyfile(checkpoint / name, folder / name)
+    set_adapter_base(folder, base_spec)
+    state = json.loads((checkpoint / "trainer_state.json").read_text())
+    return int(state["global_step"])
+
+
 def _lora(config: Any, task_type: str, model: Any) -> Any:
     from peft import LoraConfig
 

@@ -91,7 +91,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                                                        "censor pages that leak the question (10-gram rule)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (a stable format)")
-    p.add_argument("--verbose", "-v", action="store_true", help="stream commands and events to stderr")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="stream commands and events to stderr (the default on a terminal, without --json)")
     return p
 
 
@@ -160,6 +161,13 @@ def _check(args: argparse.Namespace) -> str | None:
     return check_web_args(args)
 
 
+def shows_progress(args: argparse.Namespace, stream: Any = None) -> bool:
+    """Commands and events go to stderr with -v, and by default on a terminal (never with --json,
+    whose output a program reads): a person should not wait in silence while the agent browses."""
+    stream = stream or sys.stderr
+    return bool(args.verbose or (not args.json and hasattr(stream, "isatty") and stream.isatty()))
+
+
 def verbose_printer(stream: Any = None) -> Any:
     """An ``on_event`` callback that writes one line per event as it happens."""
 
@@ -223,7 +231,7 @@ async def _run(args: argparse.Namespace, policy: Any, reward_model: Any, config:
             raise BadInput(str(e)) from e
         agent = Agent(policy, reward_model, rt, config)
         try:
-            return await agent.ask(args.question or None, on_event=verbose_printer() if args.verbose else None,
+            return await agent.ask(args.question or None, on_event=verbose_printer() if shows_progress(args) else None,
                                    image=args.image, audio=args.audio)
         except ValueError as e:  # a policy that cannot hear or see, an unreadable file, nothing heard
             raise BadInput(str(e)) from e

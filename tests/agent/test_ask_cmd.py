@@ -144,3 +144,16 @@ def test_bad_web_arguments_exit_2_before_any_model_loads(argv, capsys, monkeypat
     assert ask_cmd.main(parse(argv)) == 2
     err = capsys.readouterr().err
     assert err.startswith("webqa ask: ") and len(err.strip().splitlines()) == 1
+
+
+def test_progress_is_shown_on_a_terminal_but_never_with_json():
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert ask_cmd.shows_progress(parse(["q"]), Tty())
+    assert not ask_cmd.shows_progress(parse(["q", "--json"]), Tty())
+    assert not ask_cmd.shows_progress(parse(["q"]), io.StringIO())
+    assert ask_cmd.shows_progress(parse(["q", "-v"]), io.StringIO())

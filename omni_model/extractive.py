@@ -124,11 +124,13 @@ class AnswerConstraint(LogitsProcessor):
         if rest.startswith("\n"):  # writing the terminator
             return ([TERMINATOR[len(rest):]] if TERMINATOR.startswith(rest) and rest != TERMINATOR else []), True
         unused = [s for s in segments if s not in done]
+        steps = None if self.max_new_tokens is None else self.max_new_tokens - self.seen
+        if rest == "" and steps is not None:  # a new sentence: one the budget can finish, if any can
+            unused = [s for s in unused if len(s) < steps - len(TERMINATOR)] or unused
         out = [s[len(rest):] for s in unused if s.startswith(rest) and len(s) > len(rest)]
         # Right after a whole sentence (not after the separator that starts the next one).
         whole = bool(done) and rest == "" and not text.endswith(SEPARATOR)
         if whole:
-            steps = None if self.max_new_tokens is None else self.max_new_tokens - self.seen
             # Start another sentence only while the budget can plausibly finish it (>= 1 char a token).
             out = [SEPARATOR + s for s in unused if steps is None or len(s) + 1 < steps - len(TERMINATOR)]
             if len(done) < min(self.min_sentences, len(segments)) and out:

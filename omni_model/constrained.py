@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers import LogitsProcessor
 
 from browser_env.grammar import COMMANDS, SCROLL_AMOUNTS, CommandSpec, ParseError, parse
 from omni_model.choices import Choice, SentenceChoice, WordChoice
 from omni_model.prompts import BROWSING_END
+from omni_model.row_processor import RowMaskProcessor
 # The vocabulary index and page matching live in vocab_index; normalise_for_quote and
 # PAGE_BOUND stay importable from here, where callers and tests have always found them.
 from omni_model.vocab_index import BOUNDABLE, PAGE_BOUND, Page, normalise_for_quote, vocab_for  # noqa: F401
@@ -95,7 +95,7 @@ def _is_command(text: str, row: RowConstraint) -> bool:
     return action.name != "click" or action.arg in row.link_ids
 
 
-class CommandConstraint(LogitsProcessor):
+class CommandConstraint(RowMaskProcessor[RowConstraint]):
     """Masks logits so each row can only become one grammatical command; see the module doc.
 
     ``rows`` has one ``RowConstraint`` per prompt; the batch is prompt-major with ``n`` samples
@@ -120,49 +120,13 @@ class CommandConstraint(LogitsProcessor):
             raise ValueError("the tokenizer has no EOS or pad token to end a finished row with")
         self.eos_mask = self.vocab.mask_of(eos)
         self.finish_mask = self.vocab.end | self.eos_mask
-        self.per_prompt = list(rows)
-        self.n = n
-        self.prompt_len = prompt_len
+        self._init_rows(rows, n, prompt_len)
         self.max_new_tokens = max_new_tokens
-        self.rows: list[RowConstraint] | None = None
-        self.texts: list[str] = []
-        self.done: list[bool] = []
-        self.seen = 0
         self._pages: dict[int, Page] = {}
         self._link_strs: dict[int, frozenset[str]] = {}
         self._text_masks: dict[tuple[bool, bool], torch.Tensor] = {}
         self._static: dict[tuple[str, frozenset[str] | None], torch.Tensor] = {}
         self._choices: dict[tuple[int, str], Choice | None] = {}
-
-    # --- per-row bookkeeping -------------------------------------------------------------
-
-    def _start(self, input_ids: torch.Tensor) -> None:
-        batch = input_ids.shape[0]
-        if batch == len(self.per_prompt) * self.n:
-            self.rows = [r for r in self.per_prompt for _ in range(self.n)]
-        elif batch == len(self.per_prompt):  # greedy decoding samples each prompt once
-            self.rows = list(self.per_prompt)
-        else:
-            raise ValueError(f"batch has {batch} rows but the constraint has {len(self.per_prompt)} prompts "
-                             f"x n={self.n}")
-        if self.prompt_len is None:
-            self.prompt_len = input_ids.shape[1]
-        self.texts = [""] * batch
-        self.done = [False] * batch
-
-    def _absorb(self, input_ids: torch.Tensor) -> None:
-        assert self.prompt_len is not None
-        new = input_ids[:, self.prompt_len + self.seen:].tolist()
-        eos = self.eos_mask
-        for r, toks in enumerate(new):
-            for t in toks:
-                if self.done[r]:
-                    break
-                if t >= self.vocab.size or eos[t] or t in self.vocab.special:
-                    self.done[r] = True
-                else:
-                    self.texts[r] += self.vocab.strs[t]
-        self.seen += len(new[0]) if new else 0
 
     def _page(self, r: int) -> Page:
         row = self.rows[r]  # type: ignore[index]
@@ -321,28 +285,6 @@ class CommandConstraint(LogitsProcessor):
         if budget < v.longest:  # rarely: only near the length cap
             mask = mask & ((v.length <= budget) | self.finish_mask)
         return mask
-
-    # --- the processor ---------------------------------------------------------------------
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        if self.rows is None:
-            self._start(input_ids)
-        elif input_ids.shape[0] != len(self.rows):
-            raise ValueError(f"batch changed from {len(self.rows)} to {input_ids.shape[0]} rows; "
-                             "use a fresh CommandConstraint per generate call")
-        self._absorb(input_ids)
-        vocab_width = scores.shape[-1]
-        mask = torch.zeros((len(self.texts), self.vocab.size), dtype=torch.bool)
-        for r in range(len(self.texts)):
-            mask[r] = self.allowed(r)
-        dead = ~mask.any(dim=1)
-        if bool(dead.any()):  # a dead end would give NaN probabilities: end the row instead
-            mask[dead] = self.eos_mask
-        if vocab_width > mask.shape[1]:  # the model's embedding is padded past the tokenizer
-            mask = torch.cat([mask, mask.new_zeros(mask.shape[0], vocab_width - mask.shape[1])], dim=1)
-        elif vocab_width < mask.shape[1]:
-            mask = mask[:, :vocab_width]
-        return scores.masked_fill(~mask.to(scores.device), float("-inf"))
 
 
 def make_command_processor(tokenizer: Any, rows: list[RowConstraint], *, n: int = 1,

@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from transformers import LogitsProcessor
 
 from browser_env.sentences import cited_sentence, split_sentences
 from omni_model.prompts import ANSWER_END
+from omni_model.row_processor import RowMaskProcessor
 from omni_model.vocab_index import vocab_for
 
 SEPARATOR = " "
@@ -69,7 +69,7 @@ def complete_part(text: str, segments: Sequence[str]) -> str:
     return SEPARATOR.join(split_segments(text, segments)[0])
 
 
-class AnswerConstraint(LogitsProcessor):
+class AnswerConstraint(RowMaskProcessor[list[str]]):
     """Masks logits so each row writes only whole cited quote sentences; see the module doc."""
 
     def __init__(self, tokenizer: Any, rows: list[list[str]], *, n: int = 1,
@@ -81,40 +81,9 @@ class AnswerConstraint(LogitsProcessor):
         self.eos_mask = self.vocab.mask_of(sorted(set(eos)))
         chars = self.vocab.single_chars
         # A segment the vocabulary cannot spell character by character could trap a row.
-        self.per_prompt = [[s for s in segs if all(ch in chars for ch in s)] for segs in rows]
-        self.n = n
+        self._init_rows([[s for s in segs if all(ch in chars for ch in s)] for segs in rows], n)
         self.max_new_tokens = max_new_tokens
         self.min_sentences = max(1, min_sentences)  # or as many as there are, if fewer
-        self.rows: list[list[str]] | None = None
-        self.texts: list[str] = []
-        self.done: list[bool] = []
-        self.prompt_len: int | None = None
-        self.seen = 0
-
-    def _start(self, input_ids: torch.Tensor) -> None:
-        batch = input_ids.shape[0]
-        if batch == len(self.per_prompt) * self.n:
-            self.rows = [r for r in self.per_prompt for _ in range(self.n)]
-        elif batch == len(self.per_prompt):
-            self.rows = list(self.per_prompt)
-        else:
-            raise ValueError(f"batch has {batch} rows but the constraint has {len(self.per_prompt)} prompts x n={self.n}")
-        self.prompt_len = input_ids.shape[1]
-        self.texts = [""] * batch
-        self.done = [False] * batch
-
-    def _absorb(self, input_ids: torch.Tensor) -> None:
-        assert self.prompt_len is not None
-        new = input_ids[:, self.prompt_len + self.seen:].tolist()
-        for r, toks in enumerate(new):
-            for t in toks:
-                if self.done[r]:
-                    break
-                if bool(self.eos_mask[t]) or t in self.vocab.special or t >= self.vocab.size:
-                    self.done[r] = True
-                else:
-                    self.texts[r] += self.vocab.strs[t]
-        self.seen += len(new[0]) if new else 0
 
     def targets(self, r: int) -> tuple[list[str], bool]:
         """Strings row ``r`` may go on with, and whether it may end (EOS) here."""
@@ -151,20 +120,3 @@ class AnswerConstraint(LogitsProcessor):
         if may_end:
             mask |= self.eos_mask
         return mask
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        if self.rows is None:
-            self._start(input_ids)
-        self._absorb(input_ids)
-        mask = torch.zeros((len(self.texts), self.vocab.size), dtype=torch.bool)
-        for r in range(len(self.texts)):
-            mask[r] = self.allowed(r)
-        dead = ~mask.any(dim=1)
-        if bool(dead.any()):  # nothing usable to quote in this row: end it rather than sample NaNs
-            mask[dead] = self.eos_mask
-        width = scores.shape[-1]
-        if width > mask.shape[1]:
-            mask = torch.cat([mask, mask.new_zeros(mask.shape[0], width - mask.shape[1])], dim=1)
-        elif width < mask.shape[1]:
-            mask = mask[:, :width]
-        return scores.masked_fill(~mask.to(scores.device), float("-inf"))

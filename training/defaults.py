@@ -15,8 +15,9 @@
    ``<work>/rm_checkpoints`` and resumes from there when run again after an interruption.
 
 Sizes are set for a 2-core CPU (see ``Recipe``): demos + BC in about 25 minutes; the reward
-model's 300 steps, mostly over grounding pairs of ~700 tokens, take about 75 minutes more (1 torch
-thread). On a GPU raise them. Every figure it measures is written to ``<work>/defaults_report.json``.
+model's 200 steps, mostly over grounding pairs of ~700 tokens, take 45-65 minutes more (1 torch
+thread; slower while other jobs share the CPU). On a GPU raise them. Every figure it measures is
+written to ``<work>/defaults_report.json``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Recipe:
     # inference too (agent.types.AgentConfig.max_prompt_tokens): cheaper steps, same view.
     bc_max_length: int = 640
     bc_lora_layers: int = 8
-    rm_steps: int = 300  # optimizer steps, each 4 pairs (grounding pairs are ~700 tokens: ~15 s a step)
+    rm_steps: int = 200  # optimizer steps, each 4 pairs (grounding pairs are ~700 tokens: ~13 s a step)
     rm_lr: float = 3e-4
     rm_max_length: int = 512
     rm_lora_layers: int = 8

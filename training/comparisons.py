@@ -166,7 +166,9 @@ def quote_from_title(title: str, extract: str) -> Quote:
     m = _TITLE_DOMAIN.match(title)
     if m:
         return Quote(m["title"], m["domain"], "", extract)
-    return Quote(title, "", "", extract)
+    # reward_text writes a quote without a domain as "title ()": read it back as that title, or
+    # every round trip through trl rows would add another " ()"
+    return Quote(title.removesuffix(" ()"), "", "", extract)
 
 
 def _webgpt_quotes(row: dict, key: str) -> tuple[Quote, ...]:

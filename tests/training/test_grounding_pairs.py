@@ -114,3 +114,15 @@ def test_rm_pairs_command_writes_kinds_and_splits(shared_data, tmp_path, capsys)
     assert {c.kind for c in loaded} == set(KINDS)
     samples = {s.question for s in load_samples(shared_data / "eli5_webgpt_samples")}
     assert all(c.question in samples and held_out(c.question, 0.1, 0) for c in loaded)
+
+
+def test_trl_round_trip_keeps_a_quote_without_a_domain(tmp_path):
+    from training.comparisons import export_trl, to_trl_rows
+
+    built = build_pairs(SAMPLES, kinds=("search_page",), fraction=0.25, seed=0)
+    path = tmp_path / "p.jsonl"
+    export_trl(path, to_trl_rows(built.pairs, ties="drop"))
+    again = tmp_path / "again.jsonl"
+    export_trl(again, to_trl_rows(load_trl(path).comparisons, ties="drop"))
+    back = load_trl(again).comparisons
+    assert [(c.quotes_1, c.answer_1) for c in back] == [(c.quotes_1, c.answer_1) for c in built.pairs]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from browser_env.env import BrowserEnv
+from browser_env.grammar import END_COMMANDS
 from browser_env.observation import Observation, render_observation
 from browser_env.types import WorldError
 from omni_model.errors import OmniModelError, UnsupportedError
@@ -242,7 +243,8 @@ class _Browser:
         rows = [RowConstraint(self._links(ep), page_text=ep.page_text, constrain_quote=cfg.constrain_quotes,
                               constrain_find=cfg.constrain_quotes, commands=self._commands(ep),
                               quote_sentences=sentences_in_view(ep) if cfg.choose_quotes else None,
-                              query_words=tuple(query_words(ep.question)) if cfg.query_from_question else None)
+                              query_words=tuple(query_words(ep.question)) if cfg.query_from_question else None,
+                              min_query_words=cfg.min_query_words)
                 for ep in eps]
         return make_command_processor(self.tokenizer, rows, n=1, max_new_tokens=self.max_new,
                                       max_arg_chars=self.max_arg_chars)
@@ -257,10 +259,14 @@ class _Browser:
         return frozenset(i for i in ep.links if page.links.get(i) not in visited)
 
     def _commands(self, ep: Episode) -> frozenset[str]:
-        """What the decoder offers ``ep``: what its browser can do now, less `End: Answer` before a quote."""
+        """What the decoder offers ``ep``: what its browser can do now, less `End: Answer` before
+        ``min_quotes`` quotes (the action or quote budget still ends the episode with fewer)."""
         names = ep.commands if ep.commands is not None else ep.env.browser.available_commands()
-        if self.config.end_needs_quote and not ep.quotes:
+        if not ep.quotes:
             names = names - {"end_answer"}
+        elif len(ep.quotes) < self.config.min_quotes:
+            # With a quote in hand the question is neither nonsense nor too controversial.
+            names = names - END_COMMANDS
         return names
 
     def _generate_sync(self, prompts: list[str], eps: list[Episode], media: list[list[Any]] | None = None) -> list[str]:

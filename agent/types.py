@@ -40,10 +40,13 @@ class AgentConfig:
     # "extractive": the answer is written from its quotes' sentences, each cited (omni_model.
     # extractive); "free": the policy writes whatever it likes and citations are checked after.
     answer_mode: Literal["extractive", "free"] = "extractive"
-    min_answer_sentences: int = 2  # an extractive answer has at least this many sentences (or all there are)
-    # WebGPT writes no answer without references, so `End: Answer` before any quote only ends the
-    # episode empty-handed: under constraints it is offered once a quote has been taken.
-    end_needs_quote: bool = True
+    # Length floors for a small policy that stops too soon (each "or all there are"): sentences in an
+    # extractive answer; question words in a query (min_query_words); quotes before `End: Answer`
+    # is offered (min_quotes: WebGPT writes no answer without references, and the demonstrator
+    # quotes two pages). The budget still ends an episode with fewer.
+    min_answer_sentences: int = 3
+    min_query_words: int = 3
+    min_quotes: int = 2
     no_revisits: bool = True  # under constraints, no link to a page this episode already opened
     batch_across_episodes: bool = True  # one generate() call for all live episodes (False: one by one)
     seed: int | None = 0

@@ -59,15 +59,17 @@ class SentenceChoice:
 
 
 class WordChoice:
-    """The argument is 1..``max_words`` distinct words of ``words``, separated by single spaces."""
+    """The argument is ``min_words``..``max_words`` distinct words of ``words`` (at least all of them,
+    when there are fewer than ``min_words``), separated by single spaces."""
 
-    def __init__(self, words: Sequence[str], *, max_words: int = 8,
+    def __init__(self, words: Sequence[str], *, max_words: int = 8, min_words: int = 1,
                  single_chars: frozenset[str] | set[str] | None = None) -> None:
         kept = [w for w in dict.fromkeys(words) if w and " " not in w
                 and (single_chars is None or spellable(w, single_chars))]
         self.words: tuple[str, ...] = tuple(kept)
         self._set = frozenset(kept)
         self.max_words = max_words
+        self.min_words = max(1, min(min_words, len(kept), max_words))
 
     def __bool__(self) -> bool:
         return bool(self.words)
@@ -92,7 +94,8 @@ class WordChoice:
 
     def complete(self, a: str) -> bool:
         parts = self._parts(a)
-        return parts is not None and parts[1] in self._set and parts[1] not in parts[0]
+        return (parts is not None and parts[1] in self._set and parts[1] not in parts[0]
+                and len(parts[0]) + 1 >= self.min_words)
 
     def next_strings(self, a: str) -> list[str]:
         parts = self._parts(a)

@@ -60,6 +60,7 @@ class RowConstraint:
     # these words. None leaves the argument to the other rules.
     quote_sentences: tuple[str, ...] | None = None
     query_words: tuple[str, ...] | None = None
+    min_query_words: int = 1  # a query has at least this many of query_words (or all, if fewer)
 
     def allows(self, name: str) -> bool:
         return self.commands is None or name in self.commands
@@ -217,7 +218,7 @@ class CommandConstraint(RowMaskProcessor[RowConstraint]):
             if name == "quote" and row.quote_sentences is not None:
                 choice = SentenceChoice((s for s in row.quote_sentences if len(s) <= self.vocab.max_arg_chars), chars)
             elif name == "search" and row.query_words is not None:
-                choice = WordChoice(row.query_words, single_chars=chars)
+                choice = WordChoice(row.query_words, min_words=row.min_query_words, single_chars=chars)
             self._choices[key] = choice
         return self._choices[key]
 

@@ -33,6 +33,15 @@ TERMINATOR = "\n" + ANSWER_END
 MIN_SEGMENT_CHARS = 20  # shorter pieces of a quote are headings or fragments, not claims
 
 
+CHARS_PER_TOKEN = 3  # a cautious guess for English prose (SmolLM2 averages about 4)
+
+
+def fits(segment: str, tokens_left: int) -> bool:
+    """Whether a sentence plausibly fits the tokens left, with the terminator after it; one that
+    does not is cut by the budget and dropped by ``complete_part``."""
+    return (len(segment) + 1 + len(TERMINATOR)) / CHARS_PER_TOKEN < tokens_left
+
+
 def answer_segments(extracts: Sequence[str]) -> list[str]:
     """Every sentence of every quote (numbered from 1), cited as it would stand in the answer."""
     out: list[str] = []
@@ -95,13 +104,12 @@ class AnswerConstraint(RowMaskProcessor[list[str]]):
         unused = [s for s in segments if s not in done]
         steps = None if self.max_new_tokens is None else self.max_new_tokens - self.seen
         if rest == "" and steps is not None:  # a new sentence: one the budget can finish, if any can
-            unused = [s for s in unused if len(s) < steps - len(TERMINATOR)] or unused
+            unused = [s for s in unused if fits(s, steps)] or unused
         out = [s[len(rest):] for s in unused if s.startswith(rest) and len(s) > len(rest)]
         # Right after a whole sentence (not after the separator that starts the next one).
         whole = bool(done) and rest == "" and not text.endswith(SEPARATOR)
         if whole:
-            # Start another sentence only while the budget can plausibly finish it (>= 1 char a token).
-            out = [SEPARATOR + s for s in unused if steps is None or len(s) + 1 < steps - len(TERMINATOR)]
+            out = [SEPARATOR + s for s in unused if steps is None or fits(s, steps)]
             if len(done) < min(self.min_sentences, len(segments)) and out:
                 return out, False  # not long enough yet: go on
             out.append(TERMINATOR)

@@ -218,7 +218,7 @@ def test_a_cpu_policy_gets_equal_length_batches():
     assert max(policy.browse_calls) <= 2 and sum(policy.browse_calls) == sum(r.stats["actions"] for r in results)
 
 
-def test_end_answer_is_offered_once_a_quote_is_taken():
+def test_end_answer_is_offered_once_min_quotes_are_taken():
     from agent.episodes import Episode, _Browser
 
     browser = _Browser.__new__(_Browser)  # only the config is read
@@ -227,9 +227,12 @@ def test_end_answer_is_offered_once_a_quote_is_taken():
     ep.commands = frozenset({"search", "end_answer", "end_nonsense"})
     assert browser._commands(ep) == {"search", "end_nonsense"}
     ep.quotes = [{"title": "t", "url": "u", "extract": "x"}]
+    assert browser._commands(ep) == {"search"}  # min_quotes is 2, and a quote is no nonsense
+    ep.quotes = ep.quotes * 2
     assert browser._commands(ep) == ep.commands
-    browser.config = AgentConfig(end_needs_quote=False)
-    assert browser._commands(Episode(question="q", env=None, commands=ep.commands)) == ep.commands
+    browser.config = AgentConfig(min_quotes=1)
+    one = Episode(question="q", env=None, commands=ep.commands, quotes=ep.quotes[:1])
+    assert browser._commands(one) == ep.commands
 
 
 def test_no_link_back_to_a_page_already_opened():

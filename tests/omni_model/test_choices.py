@@ -36,6 +36,9 @@ def test_word_choice_takes_distinct_question_words():
     assert not c.valid_prefix("sky blue ")  # max_words reached
     assert not c.complete("sk") and not c.valid_prefix("cat")
     assert "blue" in c.next_strings("sky ") and "ue" in c.next_strings("sky bl")
+    at_least_two = WordChoice(WORDS, min_words=2)
+    assert not at_least_two.complete("sky") and at_least_two.complete("sky blue")
+    assert WordChoice(["sky"], min_words=3).complete("sky")  # fewer words than the floor: all of them
 
 
 def test_sampled_quotes_and_searches_are_choices(tok):

@@ -40,11 +40,12 @@ from pathlib import Path
 from typing import Literal
 
 from browser_env.observation import Quote
+from browser_env.sentences import cited_sentence, content_words, make_query, sentences  # noqa: F401
+from browser_env.sentences import coverage as shared_coverage
 
 from .comparisons import Comparison
 from .perturb import CITATION, is_supported, remove_citations
 from .perturb import sentences as sentences_of
-from .synth import content_words, make_query, sentences
 
 Kind = Literal["closed_book", "other_quotes", "unsupported", "wrong_citations", "missing_citations",
                "repeated", "search_page", "other_extractive"]
@@ -56,32 +57,9 @@ _TRIES = 20  # draws of another question before giving up on one pair
 _NUMBER = re.compile(r"\d+")
 
 
-def cited_sentence(text: str, n: int) -> str:
-    """``text`` as one sentence of an answer citing quote ``n``: ``[n]`` before its final stop,
-    as the agent's answers and the scripted demonstrations write it."""
-    text = text.strip()
-    if text and text[-1] in ".!?":
-        return f"{text[:-1].rstrip()} [{n}]{text[-1]}"
-    return f"{text} [{n}]."
-
-
-def _stem(word: str) -> str:
-    # The scripted demonstrator's crude stemming ("scattering" meets "scatter"), so a sentence
-    # is matched to a quote the way the demonstrator matches pages to questions.
-    for suffix in ("ing", "es", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-def stems(text: str) -> set[str]:
-    return {_stem(w) for w in content_words(text)}
-
-
 def coverage(sentence: str, extract: str) -> float:
     """Share of the sentence's distinct content stems that the extract holds (0 when it has none)."""
-    words = stems(sentence)
-    return len(words & stems(extract)) / len(words) if words else 0.0
+    return shared_coverage(sentence, [extract]) or 0.0
 
 
 def split_sentences(text: str) -> list[str]:

@@ -27,8 +27,10 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from browser_env.sentences import stems
+
 from .comparisons import Comparison
-from .grounding_pairs import split_sentences, stems
+from .grounding_pairs import split_sentences
 from .perturb import CITATION, remove_citations
 from .rm_eval import Scorer, citation_count, wilson
 

@@ -11,6 +11,7 @@
 - ``load_trl(path)``: ``prompt``/``chosen``/``rejected`` JSONL, as ``to_trl_rows`` writes it;
 - ``load_comparisons(path)``: WebGPT or trl JSONL, told apart by the first row's keys.
 
+Files are JSON Lines or pretty-printed JSON documents alike (``training.json_rows``).
 Every reader returns ``Loaded(comparisons, errors)``: a malformed row becomes a ``RowError``
 naming its file and line and is skipped, or raises ``MalformedRowError`` with ``strict=True``.
 
@@ -37,6 +38,7 @@ from typing import Any, Literal
 
 from browser_env.observation import Quote
 from omni_model.prompts import reward_text
+from training.json_rows import read_json_rows
 
 TieMode = Literal["soft", "drop"]
 
@@ -141,15 +143,7 @@ def _read(path: str | Path, rows: Iterable[tuple[int, Any]], convert: Callable[[
     return Loaded(out, errors)
 
 
-def _jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
-    with open(path, encoding="utf-8") as f:
-        for n, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                yield n, json.loads(text)
-            except json.JSONDecodeError as e:
-                yield n, ValueError(f"not JSON: {e.msg} at column {e.colno}")
+_jsonl = read_json_rows  # the readers' historical name
 
 
 def _text(row: dict, key: str) -> str:
@@ -388,9 +382,14 @@ def load_comparisons(path: str | Path, *, strict: bool = False) -> Loaded:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"comparisons file not found: {path}")
-    first = next((row for _, row in _jsonl(path) if not isinstance(row, Exception)), None)
-    if first is None:
-        raise ValueError(f"no comparisons in {path}: the file has no JSON rows")
+    bad, first = None, None
+    for line, row in _jsonl(path):
+        if not isinstance(row, Exception):
+            first = row
+            break
+        bad = bad or f"{path}:{line}: {row}"
+    if first is None:  # name the first bad line when that is why nothing was read
+        raise ValueError(bad or f"no comparisons in {path}: the file has no JSON rows")
     if isinstance(first, dict) and "chosen" in first and "rejected" in first:
         return load_trl(path, strict=strict)
     if isinstance(first, dict) and "answer_0" in first:

@@ -13,13 +13,13 @@ does for WebGPT's format.
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from training.comparisons import Comparison, Loaded, _jsonl, _read, _text, load_comparisons
+from training.json_rows import read_json_rows
 
 
 def _preferred_first(question: str, better: str, worse: str, where: str) -> Comparison:
@@ -118,12 +118,8 @@ def load_comparison_file(path: str | os.PathLike, *, strict: bool = False) -> Lo
         raise FileNotFoundError(f"comparisons file not found: {path}")
     if path.suffix.lower() == ".tsv":
         return load_haluquestqa(path, strict=strict)
-    with open(path, encoding="utf-8") as f:
-        first_line = next((line for line in f if line.strip()), "")
-    try:
-        first = json.loads(first_line)
-    except json.JSONDecodeError:
-        first = None
+    # The first row, whether the file is JSON Lines or one pretty-printed document.
+    first = next((row for _, row in read_json_rows(path)), None)
     if isinstance(first, dict):
         if "answer_a" in first and "overall_preference" in first:
             return load_lfqa_expert_preferences(path, strict=strict)

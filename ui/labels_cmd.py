@@ -1,6 +1,6 @@
 """``webqa comparisons export | load``: move comparison pairs and ratings in and out of the database.
 
-    webqa comparisons load --db URL FILE      # pairs to label (WebGPT/trl JSONL, or `webqa ask --json` lines)
+    webqa comparisons load --db URL FILE      # pairs to label (WebGPT/trl rows, or `webqa ask --json` output)
     webqa comparisons export --db URL --out comparisons.jsonl   # WebGPT comparisons JSONL, for `webqa train rm`
 """
 
@@ -20,7 +20,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     e.add_argument("--db", metavar="URL", help="database URL (default: the recorder's SQLite file)")
     e.add_argument("--out", required=True, metavar="FILE")
     ld = sub.add_parser("load", help="add pairs to label from a file")
-    ld.add_argument("file", help="WebGPT comparisons / trl JSONL, or `webqa ask --json` outputs, one per line")
+    ld.add_argument("file", help="WebGPT comparisons / trl rows, or `webqa ask --json` outputs (their candidates "
+                                "are paired); JSON Lines or JSON documents, pretty-printed or not")
     ld.add_argument("--db", metavar="URL", help="database URL (default: the recorder's SQLite file)")
     return c
 
@@ -35,7 +36,7 @@ def main(args: argparse.Namespace) -> int:
         else:
             out = {"file": args.file, "pairs": load_pairs_file(store, args.file)}
     except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"webqa comparisons: {e}", file=sys.stderr)
         return 2
     print(json.dumps(out))
     return 0

@@ -18,7 +18,6 @@ same index gets ``ConflictError``); ratings are rows of their own, never updated
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -303,35 +302,61 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
-def pairs_from_candidates(result_json: dict) -> list[tuple[str, str, str, list[Quote], list[Quote]]]:
+def pairs_from_candidates(result_json: Any) -> list[tuple[str, str, str, list[Quote], list[Quote]]]:
     """(question, answer_0, answer_1, quotes_0, quotes_1) for consecutive candidate pairs of a
-    ``webqa ask --json`` result: best-of-n outputs become pairs to label."""
-    cands = result_json.get("candidates") or []
-    q = result_json["question"]
+    ``webqa ask --json`` result: best-of-n outputs become pairs to label. ValueError names what
+    is missing from a result that is not in that shape."""
+    if not isinstance(result_json, dict):
+        raise ValueError(f"a `webqa ask --json` result must be a JSON object, got {type(result_json).__name__}")
+    q, cands = result_json.get("question"), result_json.get("candidates")
+    if not isinstance(q, str) or not q.strip():
+        raise ValueError("a `webqa ask --json` result needs a non-empty 'question'")
+    if not isinstance(cands, list) or not all(isinstance(c, dict) and isinstance(c.get("answer"), str)
+                                              for c in cands):
+        raise ValueError("'candidates' must be a list of objects, each with an 'answer' string")
 
-    def refs(c: dict) -> list[Quote]:
-        return [Quote(r["title"], "", r["url"], r["extract"]) for r in c.get("references", [])]
+    def refs(i: int, c: dict) -> list[Quote]:
+        try:
+            return [Quote(r["title"], "", r["url"], r["extract"]) for r in c.get("references") or []]
+        except (KeyError, TypeError):
+            raise ValueError(f"candidate {i + 1}: each reference needs 'title', 'url' and 'extract'") from None
 
-    return [(q, a["answer"], b["answer"], refs(a), refs(b)) for a, b in zip(cands[::2], cands[1::2], strict=False)
+    quotes = [refs(i, c) for i, c in enumerate(cands)]
+    return [(q, a["answer"], b["answer"], qa, qb)
+            for a, b, qa, qb in zip(cands[::2], cands[1::2], quotes[::2], quotes[1::2], strict=False)
             if a["answer"].strip() and b["answer"].strip() and a["answer"] != b["answer"]]
 
 
 def load_pairs_file(store: Store, path: str | Path) -> int:
-    """Load pairs from WebGPT comparisons / trl JSONL, or ``webqa ask --json`` outputs (one per line)."""
-    n = 0
-    with open(path, encoding="utf-8") as f:
-        first = next((json.loads(line) for line in f if line.strip()), None)
-    if isinstance(first, dict) and "candidates" in first:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    for q, a, b, qa, qb in pairs_from_candidates(json.loads(line)):
-                        store.add_pair(q, a, b, qa, qb, source=f"candidates:{path}")
-                        n += 1
-        return n
-    from training.rm import load_comparison_file
+    """Load pairs to label (``webqa comparisons load``, ``webqa ui compare --pairs``): any
+    comparisons file ``webqa train rm`` reads, or ``webqa ask --json`` results, whose candidates
+    are paired. JSON Lines or pretty-printed JSON documents alike (``training.json_rows``).
 
-    for c in load_comparison_file(path).comparisons:
-        store.add_pair(c.question, c.answer_0, c.answer_1, c.quotes_0, c.quotes_1, source=c.source)
-        n += 1
-    return n
+    Every row is checked before any is stored, so a bad file loads nothing: the ValueError reads
+    ``FILE:LINE: what is wrong`` (a half-loaded file would be loaded twice once it is fixed).
+    """
+    from training.comparisons import MalformedRowError
+    from training.json_rows import read_json_rows
+    from training.preference_sets import load_comparison_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    line, first = next(iter(read_json_rows(path)), (0, None)) if path.suffix.lower() != ".tsv" else (0, None)
+    if isinstance(first, Exception):  # the format cannot be told from a row that is not JSON
+        raise MalformedRowError(f"{path}:{line}: {first}")
+    if isinstance(first, dict) and "candidates" in first:
+        pairs = []
+        for line, row in read_json_rows(path):
+            try:
+                if isinstance(row, Exception):
+                    raise row
+                pairs += [(*p, f"candidates:{path}:{line}") for p in pairs_from_candidates(row)]
+            except ValueError as e:
+                raise MalformedRowError(f"{path}:{line}: {e}") from None
+    else:
+        pairs = [(c.question, c.answer_0, c.answer_1, c.quotes_0, c.quotes_1, c.source)
+                 for c in load_comparison_file(path, strict=True).comparisons]
+    for q, a, b, qa, qb, source in pairs:
+        store.add_pair(q, a, b, qa, qb, source=source)
+    return len(pairs)

@@ -2,7 +2,7 @@
 
     webqa ui ask                         # the demo, on the embedded defaults
     webqa ui record --db sqlite:///labels.db
-    webqa ui compare --db postgresql+psycopg://team@dbhost/labels --pairs candidates.jsonl
+    webqa ui compare --db postgresql+psycopg://team@dbhost/labels --pairs candidates.json
 
 Every app binds to 127.0.0.1. Serving beyond this machine takes ``--host 0.0.0.0`` and a
 ``--password`` (Gradio's login); ``--user`` names the login (default ``webqa``).
@@ -46,8 +46,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         else:
             p.add_argument("--db", metavar="URL", help="database URL (default: sqlite:///~/.cache/webqa/labels.db)")
         if name == "compare":
-            p.add_argument("--pairs", metavar="FILE", help="load pairs first: WebGPT comparisons / trl JSONL, "
-                                                          "or `webqa ask --json` outputs (their candidates)")
+            p.add_argument("--pairs", metavar="FILE", help="load pairs first: WebGPT comparisons / trl rows, or "
+                                                          "`webqa ask --json` outputs (their candidates are paired); "
+                                                          "JSON Lines or JSON documents")
     return ui
 
 
@@ -78,9 +79,13 @@ def main(args: argparse.Namespace) -> int:
         from .compare_app import build_compare_app
         from .store import Store, load_pairs_file
 
-        store = Store(args.db)
-        if args.pairs:
-            print(f"loaded {load_pairs_file(store, args.pairs)} pairs from {args.pairs}")
+        try:
+            store = Store(args.db)
+            if args.pairs:
+                print(f"loaded {load_pairs_file(store, args.pairs)} pairs from {args.pairs}")
+        except (OSError, ValueError) as e:  # a missing or malformed file: the message names file and line
+            print(f"webqa ui compare: {e}", file=sys.stderr)
+            return 2
         launch(build_compare_app(store), args)
         return 0
     from browser_env.runtime import SyncWebRuntime

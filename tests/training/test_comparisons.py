@@ -253,3 +253,43 @@ def test_perturbation_seed_changes_choices():
     runs = {tuple((c.answer_1, c.quotes_1) for c in perturb(many, kinds=["swapped_quotes", "unsupported"], seed=s))
             for s in range(4)}
     assert len(runs) > 1
+
+
+# --- file layouts: JSON Lines or pretty-printed documents (issue 14, item 8) ---------------------
+
+def test_pretty_printed_documents_read_like_json_lines(tmp_path):
+    """One pretty-printed array, or documents appended one after another, give the same
+    comparisons as JSON Lines; each row is named by the line it starts on."""
+    from training.preference_sets import load_comparison_file
+
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps(WEBGPT_ROWS, indent=2), encoding="utf-8")
+    appended = tmp_path / "appended.json"
+    appended.write_text("".join(json.dumps(r, indent=2) + "\n" for r in WEBGPT_ROWS), encoding="utf-8")
+    lines = _write_jsonl(tmp_path / "lines.jsonl", WEBGPT_ROWS)
+    want = load_webgpt(lines, strict=True).comparisons
+    for path in (array, appended):
+        got = load_comparison_file(path, strict=True).comparisons
+        assert [c.raw for c in got] == [c.raw for c in want]
+    text = appended.read_text()
+    starts = [text[:text.index(json.dumps(r, indent=2))].count("\n") + 1 for r in WEBGPT_ROWS]
+    assert [c.source for c in load_webgpt(appended).comparisons] == [f"{appended}:{n}" for n in starts]
+
+
+def test_a_broken_document_names_its_line(tmp_path):
+    path = tmp_path / "broken.json"
+    text = json.dumps(WEBGPT_ROWS, indent=2)
+    cut = text.index('"answer_1"', text.index("Rayleigh"))  # inside the second row
+    path.write_text(text[:cut] + "oops " + text[cut:], encoding="utf-8")
+    line = text[:cut].count("\n") + 1
+    loaded = load_webgpt(path)
+    assert len(loaded) == 1 and [e.line for e in loaded.errors] == [line]
+    with pytest.raises(MalformedRowError, match=rf"broken\.json:{line}: not JSON"):
+        load_comparisons(path, strict=True)
+
+
+def test_non_utf8_file_is_named(tmp_path):
+    path = tmp_path / "binary.jsonl"
+    path.write_bytes(b"\xff\xfe\x00\x01 not text")
+    with pytest.raises(ValueError, match=r"binary\.jsonl: not UTF-8"):
+        load_comparisons(path)

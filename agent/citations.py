@@ -5,11 +5,11 @@
     checked.removed     # 1
     checked.references  # [Reference(n=1, ...)]   only cited quotes, original numbers kept
 
-Forms understood: ``[1]``, ``[1, 2]``, ``[1][2]``, ``[1-3]`` (also with an en dash). Quotes are
-numbered from 1 as in the answer prompt (``omni_model.prompts.format_quotes``). A citation to
-a quote that does not exist is the model's fault: it is removed from the text and counted,
-never shown. Every quote was checked against its page when it was taken (the browser refuses
-a quote that is not on the page), so each reference is marked verified.
+Forms understood: ``[1]``, ``[1, 2]``, ``[1][2]``, ``[1-3]`` (also with an en dash), as
+``browser_env.citation_marks`` defines them. A citation to a quote that does not exist is the
+model's fault: it is removed from the text and counted, never shown. Every quote was checked
+against its page when it was taken (the browser refuses a quote that is not on the page), so
+each reference is marked verified.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+# The marks themselves (what a citation looks like, the numbers it names) are defined once, in
+# browser_env.citation_marks; this module decides what happens to marks that name no quote.
+from browser_env.citation_marks import CITATION, cited_numbers, expand  # noqa: F401 - cited_numbers re-exported
+
 from .types import Reference
 
-# A bracket holding only numbers, commas and ranges. "[citation needed]" is not a citation.
-_GROUP = re.compile(r"\[\s*\d+\s*(?:(?:,|-|–)\s*\d+\s*)*\]")
-_ITEM = re.compile(r"(\d+)\s*(?:[-–]\s*(\d+))?")
 _REMOVED = "\x00"  # placeholder for a citation group that lost every number
 _GAP = re.compile(r"[ \t]*\x00+[ \t]*")
 _CLOSE_PUNCT = set(".,;:!?)]}")
-_MAX_RANGE = 50  # [1-100000] is noise: count its out-of-range part without enumerating it
 
 
 @dataclass
@@ -36,38 +36,6 @@ class CheckedAnswer:
     citations: int = 0  # valid citation marks (each number in each group counts once)
     removed: int = 0  # citation marks that named a quote that does not exist
     references: list[Reference] = field(default_factory=list)
-
-
-def cited_numbers(sentence: str) -> tuple[str, list[int]]:
-    """A sentence without its citation marks, and the quote numbers those marks name."""
-    numbers: list[int] = []
-    for g in _GROUP.findall(sentence):
-        for k in _expand(g, _MAX_RANGE * 20)[0]:
-            if k not in numbers:
-                numbers.append(k)
-    return _GROUP.sub(" ", sentence), numbers
-
-
-def _expand(group: str, n_quotes: int) -> tuple[list[int], int]:
-    """The valid numbers a bracket group names (in order, deduplicated) and how many were invalid."""
-    valid: list[int] = []
-    invalid = 0
-    for m in _ITEM.finditer(group):
-        lo = int(m.group(1))
-        hi = int(m.group(2)) if m.group(2) else lo
-        if hi < lo:
-            lo, hi = hi, lo
-        if hi - lo >= _MAX_RANGE:
-            inside = max(0, min(hi, n_quotes) - max(lo, 1) + 1)
-            invalid += (hi - lo + 1) - inside
-            numbers = range(max(lo, 1), min(hi, n_quotes) + 1)
-        else:
-            numbers = range(lo, hi + 1)
-            invalid += sum(1 for k in numbers if not 1 <= k <= n_quotes)
-        for k in numbers:
-            if 1 <= k <= n_quotes and k not in valid:
-                valid.append(k)
-    return valid, invalid
 
 
 def _close_gap(m: re.Match[str]) -> str:
@@ -88,7 +56,7 @@ def clean_citations(answer: str, n_quotes: int) -> tuple[str, list[int], int, in
     counts = {"citations": 0, "removed": 0}
 
     def fix(m: re.Match[str]) -> str:
-        valid, invalid = _expand(m.group(0), n_quotes)
+        valid, invalid = expand(m.group(0), n_quotes)
         counts["citations"] += len(valid)
         counts["removed"] += invalid
         for k in valid:
@@ -100,7 +68,7 @@ def clean_citations(answer: str, n_quotes: int) -> tuple[str, list[int], int, in
             return _REMOVED
         return "[" + ", ".join(map(str, valid)) + "]"
 
-    text = _GROUP.sub(fix, answer)
+    text = CITATION.sub(fix, answer)
     if _REMOVED in text:
         text = _GAP.sub(_close_gap, text)
     return text.strip(), cited, counts["citations"], counts["removed"]

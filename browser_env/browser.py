@@ -19,11 +19,12 @@ import textwrap
 from dataclasses import dataclass, field
 
 from .grammar import COMMANDS, END_COMMANDS, QUOTE_RANGE_SEP, Action
+from .link_marks import LINK
 from .observation import Quote
+from .quote_match import loose_pattern
 from .render import domain_of, error_page, render_fetched, render_search_results, strip_links
 from .types import PageContents, PageFetcher, SearchBackend, WorldError
 
-_LINK = re.compile(r"【(\d+)†([^†】]*)(?:†[^】]*)?】")
 _NBSP_IN_LINK = "\u00a0"
 
 
@@ -70,7 +71,7 @@ class PageView:
 
 def wrap_text(text: str, width: int) -> list[str]:
     """Wrap page text to display lines, never splitting a 【link】 across two lines."""
-    protected = _LINK.sub(lambda m: m.group(0).replace(" ", _NBSP_IN_LINK), text)
+    protected = LINK.sub(lambda m: m.group(0).replace(" ", _NBSP_IN_LINK), text)
     lines: list[str] = []
     for para in protected.split("\n"):
         if not para.strip():
@@ -82,16 +83,7 @@ def wrap_text(text: str, width: int) -> list[str]:
     while lines and not lines[-1]:
         lines.pop()
     # Restore the spaces inside links; an NBSP the page itself had inside a link text becomes a space.
-    return [_LINK.sub(lambda m: m.group(0).replace(_NBSP_IN_LINK, " "), line) for line in lines]
-
-
-def loose_pattern(text: str) -> re.Pattern[str]:
-    """A pattern for ``text`` that ignores case and whitespace, as WebGPT's Find and Quote do.
-
-    Matching in the regex engine (rather than on a whitespace-free copy of the page) keeps Find
-    and Quote to a few milliseconds on long pages."""
-    chars = [re.escape(ch) for ch in text if not ch.isspace()]
-    return re.compile(r"\s*".join(chars), re.IGNORECASE)
+    return [LINK.sub(lambda m: m.group(0).replace(_NBSP_IN_LINK, " "), line) for line in lines]
 
 
 @dataclass
@@ -273,7 +265,7 @@ class TextBrowser:
         def unlink(m: re.Match) -> str:
             return m.group(2) if int(m.group(1)) in blocked else m.group(0)
 
-        page.text = _LINK.sub(unlink, page.text)
+        page.text = LINK.sub(unlink, page.text)
         for i in blocked:
             page.links.pop(i, None)
             page.link_texts.pop(i, None)

@@ -54,8 +54,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
 BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}
 END_COMMANDS = frozenset({"end_answer", "end_nonsense", "end_controversial"})
 
-# Zero-width, bidi and other format characters can make two commands look alike; refuse them.
-_FORMAT_CATEGORIES = {"Cc", "Cf", "Co", "Cs"}
+# Zero-width, bidi and other format characters can make two commands look alike; refuse them
+# (control characters, newlines among them, too). The constrained decoder never offers a token
+# holding one (``omni_model.vocab_index``).
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
+
+
+def has_refused_chars(text: str) -> bool:
+    """Whether ``text`` holds a character of a ``REFUSED_CATEGORIES`` category."""
+    return any(unicodedata.category(ch) in REFUSED_CATEGORIES for ch in text)
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ def parse(text: str) -> Action:
         raise _bad(text, "the command is empty")
     if "\n" in stripped or "\r" in stripped:
         raise _bad(stripped, "a command is a single line")
-    if any(unicodedata.category(ch) in _FORMAT_CATEGORIES for ch in stripped):
+    if has_refused_chars(stripped):
         raise _bad(stripped.encode("unicode_escape").decode(), "it contains control or invisible characters")
     for spec in COMMANDS:
         if spec.arg == "none":

@@ -20,19 +20,14 @@ import lxml.etree
 import lxml.html
 
 from .extract import extract_main
+from .link_marks import format_link, strip_links  # noqa: F401 - strip_links stays importable from here
 # The tree walk lives in render_walk; clean_text and domain_of stay importable from here.
 from .render_walk import BLANK_LINES, WS, TreeRenderer, clean_text, domain_of
 from .types import FetchedPage, PageContents, SearchResult
 
-_LINK = re.compile(r"【\d+†([^†【】]*)(?:†[^†【】]*)?】")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 
 _parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
-
-
-def strip_links(text: str) -> str:
-    """The page text with every ``【id†text†domain】`` reduced to its ``text``."""
-    return _LINK.sub(r"\1", text)
 
 
 def parse_html(html: str | bytes) -> lxml.html.HtmlElement | None:
@@ -109,7 +104,7 @@ def render_search_results(query: str, results: list[SearchResult]) -> PageConten
         snippet = WS.sub(" ", clean_text(res.snippet)).strip()
         links[i] = res.url
         link_texts[i] = title
-        head = f"【{i}†{title}†{domain_of(res.url)}】"
+        head = format_link(i, title, domain_of(res.url))
         blocks.append(f"{head}\n{snippet}" if snippet else head)
     text = "\n\n".join(blocks) if blocks else f"No results found for: {query}"
     return PageContents(url="", title=f"Search results for: {query}", text=text, links=links,

@@ -14,13 +14,15 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 
+from .link_marks import FORGERY_SAFE, format_link
+
 # Page text must not be able to forge link markup, and invisible characters can hide or reorder
 # text (prompt injection, homoglyph tricks), so both go before anything else sees the text.
 # Control characters go too: ESC, BEL, BS and the C1 CSI would act on the terminal `webqa
 # browse` prints to. Tab and newline stay; the ones that separate lines or pages become newlines.
 _LINE_CONTROLS = (0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x85)
 _CLEAN = str.maketrans(
-    {"【": "[", "】": "]", "†": "+"}
+    FORGERY_SAFE
     | {c: None for c in range(0x200B, 0x2010)}
     | {c: None for c in range(0x202A, 0x202F)}
     | {c: None for c in range(0x2066, 0x206A)}
@@ -268,5 +270,5 @@ class TreeRenderer:
         self.links[i] = target
         self.link_texts[i] = text
         domain = domain_of(target)
-        self.w.token(f"【{i}†{text}】" if domain == self.page_domain else f"【{i}†{text}†{domain}】")
+        self.w.token(format_link(i, text, None if domain == self.page_domain else domain))
         return True

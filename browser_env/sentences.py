@@ -21,6 +21,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from .citation_marks import format_citation
+
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below between
 both but by can could did do does doing down during each eli5 else ever few for from further get gets got
@@ -95,7 +97,7 @@ def cited_sentence(text: str, n: int) -> str:
     text = text.strip()
     end = text[-1] if text and text[-1] in ".!?" else "."
     body = text[:-1].rstrip() if text and text[-1] in ".!?" else text
-    return f"{body} [{n}]{end}"
+    return f"{body} {format_citation(n)}{end}"
 
 
 def word_f1(candidate: str, reference: str) -> float:

@@ -182,10 +182,9 @@ def synthesize_speech(text: str, out: str | Path, *, voice: str = "en-us", words
 
 def speakable(answer: str) -> str:
     """An answer as it should be read aloud: citation marks and the reference list left out."""
-    import re
+    from browser_env.citation_marks import strip_citations
 
-    text = answer.split("\nReferences", 1)[0]
-    return re.sub(r"\s*\[\d+\]", "", text).strip()
+    return strip_citations(answer.split("\nReferences", 1)[0])
 
 
 def whisper_dir(cache_dir: Path | None = None) -> Path:

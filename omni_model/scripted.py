@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from browser_env.link_marks import LINK
 from browser_env.observation import PAGE_BEGIN, PAGE_END
 from browser_env.render import strip_links
 from browser_env.sentences import cited_sentence, make_query, overlap, sentences, stems
@@ -29,7 +30,6 @@ from omni_model.errors import UnsupportedError
 from omni_model.policy import Completion
 
 SCRIPTED_SPEC = "scripted"
-_LINK = re.compile(r"【(\d+)†([^†】]*)(?:†[^】]*)?】")
 _QUOTE_HEAD = re.compile(r"^\[(\d+)\] .*$", re.M)
 
 
@@ -94,7 +94,7 @@ class ScriptedPolicy:
                 return done
             q = stems(question)
             clicked = {a.removeprefix("Click ") for a in past if a.startswith("Click ")}
-            links = [(overlap(t, q), int(i), t) for i, t in _LINK.findall(page)]
+            links = [(overlap(t, q), int(i), t) for i, t, _domain in LINK.findall(page)]
             fresh = [(s, i) for s, i, t in links if s > 0 and not any(c.startswith(t.strip()) for c in clicked)]
             if not fresh:
                 return done

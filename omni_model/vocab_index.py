@@ -4,7 +4,8 @@
 at every step: clean/blank/separator masks, lookups by exact string and by prefix, the allowed
 tokens per literal state, and character tries over normalised tokens. ``vocab_for`` caches one
 per (tokenizer, ``max_arg_chars``), weakly keyed so a dropped tokenizer frees its index.
-``Page`` prepares one page's text for quote/find matching against those tries.
+``Page`` prepares one page's text for quote/find matching against those tries, by the browser's
+own rule (``browser_env.quote_match.normalise_for_quote``, re-exported here).
 
 Kept apart from the ``LogitsProcessor`` so the one-off, vocabulary-sized work lives in one place
 and the processor only does per-step bookkeeping. Like the rest of omni_model it never loads
@@ -14,19 +15,16 @@ playwright (``browser_env.render`` and ``browser_env.grammar`` are pure).
 from __future__ import annotations
 
 import bisect
-import re
-import unicodedata
 import weakref
 from typing import Any
 
 import torch
 
-from browser_env.grammar import COMMANDS, QUOTE_RANGE_SEP, SCROLL_AMOUNTS
+from browser_env.grammar import COMMANDS, QUOTE_RANGE_SEP, SCROLL_AMOUNTS, has_refused_chars
+from browser_env.quote_match import normalise_for_quote
 from browser_env.render import strip_links
 from omni_model.prompts import BROWSING_END
 
-_BAD_CATEGORIES = {"Cc", "Cf", "Co", "Cs"}  # what grammar.parse refuses (newlines included)
-_WS = re.compile(r"\s+")
 _IDS = "\x00ids"  # trie key holding the token ids that end at a node (never a token character)
 PAGE_BOUND = ("quote", "find")  # text commands whose argument can be tied to the page
 # Text commands whose argument can be constrained at all: to the page, or to a choice
@@ -34,13 +32,10 @@ PAGE_BOUND = ("quote", "find")  # text commands whose argument can be tied to th
 BOUNDABLE = ("quote", "find", "search")
 
 
-def normalise_for_quote(text: str) -> str:
-    """Lower-case per character (as the browser does), whitespace runs as one space."""
-    return _WS.sub(" ", "".join(ch.lower() for ch in text))
-
-
 def _clean(s: str) -> bool:
-    return bool(s) and "\ufffd" not in s and not any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in s)
+    # Refused characters are what grammar.parse refuses (newlines included): a token holding one
+    # could only ever write a command the browser rejects.
+    return bool(s) and "\ufffd" not in s and not has_refused_chars(s)
 
 
 class Vocab:

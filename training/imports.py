@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from browser_env.citation_marks import CITATION
 from browser_env.observation import Quote
 from training.demos import Demo, Metadata, utc_now
 
@@ -31,7 +32,6 @@ KINDS = (("webgpt-human", "docs-human.json", "human_answer"),
          ("webgpt-model", "docs-webgpt.json", "webgpt_answer"))
 
 _TITLE_DOMAIN = re.compile(r"^(?P<title>.*?)\s*\((?P<domain>[^()\s]+\.[^()\s]+)\)\s*$", re.S)
-CITATION_MARKER = re.compile(r"\[\d+(?:,\s*\d+)*\]")  # WebGPT's `[1]` / `[1, 2]`
 
 
 @dataclass
@@ -94,7 +94,7 @@ def import_webgpt_samples_with_stats(folder: str | os.PathLike, *, when: str | N
                 title, domain = split_title(item["title"])
                 stats.titles_without_domain += not domain
                 quotes.append(Quote(title=title, domain=domain, url="", extract=item["text"].strip()))
-            stats.answers_with_markers += bool(CITATION_MARKER.search(answer))
+            stats.answers_with_markers += bool(CITATION.search(answer))
             demos.append(Demo(
                 id=f"{SOURCE}:{qid}:{who.removeprefix('webgpt-')}",
                 question=question,

@@ -3,7 +3,8 @@
 Three kinds, each turning the better answer of a comparison (and its quotes) into a
 ``Comparison`` with ``answer_0`` = original (score 1) and ``answer_1`` = perturbed (score -1):
 
-- ``"no_citations"``: the ``[n]`` / ``[1, 2]`` markers removed (answers without any are skipped);
+- ``"no_citations"``: the ``[n]`` / ``[1, 2]`` / ``[1-3]`` markers removed (answers without any are
+  skipped);
 - ``"swapped_quotes"``: the same answer, scored against the quotes of a random other question;
 - ``"unsupported"``: sentences from another question's answer, sharing few words with any quote,
   appended to the answer.
@@ -22,6 +23,9 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+# The marks are defined once; remove_citations is the one rule for taking them out.
+from browser_env.citation_marks import CITATION
+from browser_env.citation_marks import strip_citations as remove_citations  # noqa: F401 - this module's API
 from browser_env.observation import Quote
 
 from .comparisons import Comparison
@@ -29,15 +33,9 @@ from .comparisons import Comparison
 Kind = Literal["no_citations", "swapped_quotes", "unsupported"]
 KINDS: tuple[Kind, ...] = ("no_citations", "swapped_quotes", "unsupported")
 
-CITATION = re.compile(r"[ \t]*\[\d+(?:\s*,\s*\d+)*\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _WORD = re.compile(r"[a-z0-9]+")
 MAX_OVERLAP = 0.5  # a sentence is "unsupported" when at most half its content words appear in a quote
-
-
-def remove_citations(answer: str) -> str:
-    """The answer without its citation markers (and the space before each)."""
-    return CITATION.sub("", answer).strip()
 
 
 def sentences(text: str) -> list[str]:

@@ -16,15 +16,15 @@ for. The scorer is anything with ``score_batch(items, batch_size=8)``, as
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from browser_env.citation_marks import count_citations
+
 from .comparisons import Comparison
 
 Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal
-CITATION_NUMBER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
 class Scorer(Protocol):
@@ -79,8 +79,8 @@ def pairwise(comparisons: Sequence[Comparison], value: Callable[[Comparison, int
 
 
 def citation_count(answer: str) -> int:
-    """Numbers cited in ``[n]`` / ``[1, 2]`` markers (``[1, 2]`` counts two)."""
-    return sum(len(m.split(",")) for m in CITATION_NUMBER.findall(answer))
+    """Numbers cited in the answer's marks (``[1, 2]`` counts two, ``[1-3]`` three)."""
+    return count_citations(answer)
 
 
 def answer_length(answer: str) -> int:

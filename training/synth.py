@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from browser_env.browser import loose_pattern
+from browser_env.quote_match import loose_pattern
 from browser_env.env import BrowserEnv
 from browser_env.grammar import format_action
 from browser_env.observation import Quote

@@ -11,15 +11,13 @@ accepted again), which brings back the page, the scroll position and the quotes.
     app = build_record_app(store, runtime)      # runtime: a started SyncWebRuntime
 """
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from browser_env.citation_marks import out_of_range
 from browser_env.grammar import format_action
 
 from .store import Store
-
-CITATION = re.compile(r"\[(\d+)\]")
 
 
 @dataclass
@@ -107,9 +105,9 @@ class Recorder:
         if session.log and session.log[-1] == "End: Answer":
             if not answer:
                 return "Write the answer first."
-            bad = sorted({int(n) for n in CITATION.findall(answer) if not 1 <= int(n) <= len(quotes)})
+            bad = out_of_range(answer, len(quotes))  # [9], [1, 9] and [9-12] alike
             if bad:
-                return f"The answer cites {bad}, but there are only {len(quotes)} quotes."
+                return f"The answer cites [{', '.join(bad)}], but there are only {len(quotes)} quotes."
         self.store.finish_demo(session.demo_id, quotes, answer)
         session.env.close()
         return "Demonstration saved. Start a new one above."

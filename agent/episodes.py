@@ -117,6 +117,9 @@ def sentences_in_view(ep: Episode) -> tuple[str, ...]:
     return tuple(s for s in shown if s not in taken)
 
 
+START_GRACE_S = 2.0  # a Chromium context starts in well under this; a pool-bound start waits longer
+
+
 def _supports_processor(policy: Any) -> bool:
     return getattr(policy, "tokenizer", None) is not None
 
@@ -307,38 +310,67 @@ class _Browser:
 
     # --- the loop -------------------------------------------------------------------------
 
+    async def _started(self, resets: dict[int, asyncio.Task[None]], episodes: list[Episode]) -> list[Episode] | None:
+        """The started episodes still live; waits for a start when none is. None: all are over.
+
+        Starts are tasks, not one gather: a browser pool lends at most ``max_concurrency``
+        contexts, so with more episodes than that, later starts wait until an earlier episode
+        ends and gives its context back (``release``); gathering them first would deadlock."""
+        while True:
+            live = [ep for ep in episodes if resets[id(ep)].done() and ep.live]
+            if live:
+                return live
+            waiting = [t for t in resets.values() if not t.done()]
+            if not waiting:
+                return None
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            for task in resets.values():
+                if task.done():
+                    task.result()  # a bug in a start raises here, not silently later
+
     async def run(self, episodes: list[Episode]) -> BrowseStats:
         self.stats.constrained = self.constrained
-        await asyncio.gather(*(self.reset(ep) for ep in episodes))
-        while live := [ep for ep in episodes if ep.live]:
-            self.stats.rounds += 1
-            batch: list[tuple[Episode, str, Observation, list[Any]]] = []
-            for ep in live:
-                emit(self.on_event, "step_started", ep, step=len(ep.steps), actions_left=ep.env.actions_left)
-                built = self._prompt(ep)
-                if built is not None:
-                    batch.append((ep, *built))
-            if not batch:
-                continue
-            eps = [b[0] for b in batch]
-            if self.config.batch_across_episodes:
-                commands: list[str | None] = [None] * len(batch)
-                for idx in length_groups(self.policy, [b[1] for b in batch], [b[3] for b in batch]):
-                    got = await self.generate([eps[i] for i in idx], [batch[i][1] for i in idx],
-                                              [batch[i][3] for i in idx])
-                    for i, command in zip(idx, got, strict=True):
-                        commands[i] = command
-            else:
-                commands = []
-                for ep, prompt, _, items in batch:
-                    commands.extend(await self.generate([ep], [prompt], [items]))
-            await asyncio.gather(*(self.step(ep, cmd.strip(), shown)
-                                   for (ep, _, shown, _), cmd in zip(batch, commands, strict=True) if cmd is not None))
+        resets = {id(ep): asyncio.create_task(self.reset(ep)) for ep in episodes}
+        # Let every start that can get a context finish, so the first round batches them all; a
+        # start still waiting after START_GRACE_S waits for a context, and joins a later round.
+        await asyncio.wait(resets.values(), timeout=START_GRACE_S)
+        try:
+            while (live := await self._started(resets, episodes)) is not None:
+                await self._round(live)
+        finally:
+            for task in resets.values():
+                task.cancel()  # only starts still waiting when a bug ended the loop
         for ep in episodes:
             if ep.failed is not None:
                 await self.release(ep)
         self.stats.constrained = self.constrained
         return self.stats
+
+    async def _round(self, live: list[Episode]) -> None:
+        """One command for every live episode: prompts, one batched generation, the steps."""
+        self.stats.rounds += 1
+        batch: list[tuple[Episode, str, Observation, list[Any]]] = []
+        for ep in live:
+            emit(self.on_event, "step_started", ep, step=len(ep.steps), actions_left=ep.env.actions_left)
+            built = self._prompt(ep)
+            if built is not None:
+                batch.append((ep, *built))
+        if not batch:
+            return
+        eps = [b[0] for b in batch]
+        if self.config.batch_across_episodes:
+            commands: list[str | None] = [None] * len(batch)
+            for idx in length_groups(self.policy, [b[1] for b in batch], [b[3] for b in batch]):
+                got = await self.generate([eps[i] for i in idx], [batch[i][1] for i in idx],
+                                          [batch[i][3] for i in idx])
+                for i, command in zip(idx, got, strict=True):
+                    commands[i] = command
+        else:
+            commands = []
+            for ep, prompt, _, items in batch:
+                commands.extend(await self.generate([ep], [prompt], [items]))
+        await asyncio.gather(*(self.step(ep, cmd.strip(), shown)
+                               for (ep, _, shown, _), cmd in zip(batch, commands, strict=True) if cmd is not None))
 
 
 async def run_browsing(policy: Any, episodes: list[Episode], config: AgentConfig,

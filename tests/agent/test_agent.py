@@ -254,3 +254,40 @@ def test_no_link_back_to_a_page_already_opened():
     assert ep.links == {0} and browser._links(ep) == frozenset()
     browser.config = AgentConfig(no_revisits=False)
     assert browser._links(ep) == {0}
+
+
+class BoundedProvider:
+    """Lends at most ``slots`` fetchers at once, like a BrowserPool's max_concurrency."""
+
+    def __init__(self, slots):
+        self.fetcher = MemoryFetcher({SKY: SKY_HTML})
+        self.slots = slots
+        self.lent = self.peak = 0
+        self.sem = None
+
+    async def acquire(self):
+        if self.sem is None:
+            self.sem = asyncio.Semaphore(self.slots)
+        await self.sem.acquire()
+        self.lent += 1
+        self.peak = max(self.peak, self.lent)
+        return self.fetcher
+
+    async def release(self, fetcher):
+        self.lent -= 1
+        self.sem.release()
+
+
+def test_more_episodes_than_browser_contexts_wait_their_turn():
+    # Before: every episode's start was gathered before the first step, so the third start
+    # waited for a context that only an ended episode gives back: a deadlock.
+    config = AgentConfig(n=2, answers_per_browse=1, max_actions=10, max_command_tokens=64)
+    policy = ScriptedPolicy(config.max_actions)
+    provider = BoundedProvider(slots=2)
+    search = MemorySearch([SearchResult("Why the sky is blue", SKY, "Blue light is scattered more")])
+    agent = Agent(policy, LengthRM(), lambda cfg: BrowserEnv(search, provider, cfg), config)
+    items = [("Why is the sky blue?", None), ("Sky colour again?", None)]
+    results = run(asyncio.wait_for(agent.ask_many(items), timeout=60))
+    assert [r.status for r in results] == ["answered", "answered"]
+    assert provider.peak == 2 and provider.lent == 0  # never more than the pool lends; all given back
+    assert len(results[0].candidates) == 2

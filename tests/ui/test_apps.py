@@ -168,6 +168,8 @@ def test_ask_and_read_the_cited_answer(chromium_page, web_runtime):
         answer = page.locator("#answer")
         assert "so the sky looks blue" in answer.inner_text()
         assert "Search Rayleigh scattering" in page.locator("#commands textarea").input_value()
+        shown = page.locator("#page textarea").input_value()
+        assert "【" not in shown  # links are drawn in glyphs every font has (‹›)
         cite = answer.locator("a.cite").first
         assert cite.inner_text() == "[1]"
         href = cite.get_attribute("href")
@@ -206,7 +208,9 @@ def test_ask_aloud_with_an_uploaded_recording_and_hear_the_answer(tmp_path, chro
         page.locator("#spoken button[aria-label='Upload file']").click()
         page.locator("#spoken input[type=file]").set_input_files(str(wav))
         page.wait_for_selector("#spoken [data-testid=download-link]", timeout=30000)  # uploaded
+        assert not page.locator("#voice").is_visible()  # no player until the answer is to be read aloud
         page.locator("#read-aloud input[type=checkbox]").check()
+        page.locator("#voice").wait_for(state="visible")
         page.locator("#ask").click()
         _wait_status(page, "Answered")
         status = page.locator("#status").inner_text()

@@ -46,10 +46,10 @@ def test_the_demo_hears_with_any_policy_and_offers_pictures_to_one_that_sees():
                 for c in app.config["components"]}
 
     seeing = visible(build_ask_app(AskBackend(SeeingPolicy(4), None, None)))
-    assert seeing["spoken"] is not False and seeing["picture"] is not False and seeing["voice"] is not False
+    assert seeing["spoken"] is not False and seeing["picture"] is not False and seeing["read-aloud"] is not False
     text_only = visible(build_ask_app(AskBackend(ScriptedPolicy(4), None, None)))
     assert AskBackend(ScriptedPolicy(4), None, None).sees is False
-    assert text_only["spoken"] is not False and text_only["voice"] is not False  # Whisper hears for it
+    assert text_only["spoken"] is not False and text_only["read-aloud"] is not False  # Whisper hears for it
     assert text_only["picture"] is False  # present, hidden: a text-only policy cannot see
 
 
@@ -66,3 +66,66 @@ def test_answers_are_read_aloud_without_citation_marks(tmp_path):
         pytest.skip("espeak-ng is not installed")
     with wave.open(speak("Blue light scatters more [1].")) as w:
         assert w.getnframes() / w.getframerate() > 0.5
+
+
+# --- what a person meets first (issue 14, item 11) -------------------------------------------------
+
+def test_link_brackets_are_drawn_with_glyphs_every_font_has():
+    """【】 are CJK punctuation, boxes without a CJK font: the page and quotes show ‹› instead,
+    and the model's own text keeps its brackets."""
+    obs = OBS.replace("The sky is blue.", "The sky is 【3†blue†en.wikipedia.org】.")
+    live = Live()
+    live.apply(Event("observation", 0, {"text": obs, "error": None}))
+    live.apply(Event("quote_added", 0, {"quote": {"title": "Sky 【x】", "domain": "x", "extract": "Blue 【1†sky】."}}))
+    assert live.page == "The sky is ‹3†blue†en.wikipedia.org›."
+    assert "【" not in live.quotes_md() + live.page and "‹1†sky›" in live.quotes_md()
+    assert "【3†blue†en.wikipedia.org】" in obs  # what the model read is untouched
+
+
+def test_several_episodes_commands_are_told_apart():
+    live = Live()
+    live.apply(Event("command", 0, {"command": "Search sky"}))
+    assert live.commands == ["Search sky"]  # one episode: no labels needed
+    live.apply(Event("command", 1, {"command": "Search sky blue"}))
+    live.apply(Event("command", 0, {"command": "Clicked on link 2"}))
+    live.apply(Event("observation", 1, {"text": OBS, "error": "Link 9 does not exist on this page."}))
+    assert live.commands == ["[episode 1] Search sky", "[episode 2] Search sky blue", "[episode 1] Clicked on link 2",
+                             "[episode 2]   ↳ refused: Link 9 does not exist on this page."]
+
+
+def test_dropped_candidates_are_shown_with_why():
+    from agent.types import Candidate, Result
+    from ui.ask_app import best_of_n_md
+
+    cands = [Candidate("Scattering [1].", [], reward=0.25, episode=0), Candidate("Rayleigh [1].", [], reward=0.75,
+                                                                               episode=0),
+             Candidate("Dust.", [], reward=0.75, episode=0), Candidate("Sea.", [], reward=0.5, episode=2)]
+    trajectory = [{"episode": 0, "end": "Answer"}, {"episode": 1, "end": "Answer", "answer_failed":
+                   "the model returned only empty answers"}, {"episode": 2, "end": "Answer"},
+                  {"episode": 3, "end": "Nonsense"}]
+    result = Result("Why is the sky blue?", "Rayleigh [1].", [], cands, trajectory, {})
+    md = best_of_n_md(result, answers_per_episode=4)
+    chosen, dropped = md.split("#### Dropped (7)")
+    assert "Chosen: candidate 2** (episode 1, reward 0.750)" in chosen and "> Rayleigh [1]." in chosen
+    assert "**Candidate 1** (episode 1): reward 0.250, lower than the chosen one's 0.750" in dropped
+    assert "**Candidate 3** (episode 1): reward 0.750, the same as the chosen one's: the earlier" in dropped
+    assert "**Candidate 4** (episode 3): reward 0.500, lower" in dropped and "> Sea." in dropped
+    assert "**Episode 1**: 1 of its 4 answers came back empty and were removed" in dropped
+    assert "**Episode 2**: no candidate, removed: the model returned only empty answers" in dropped
+    assert "**Episode 3**: 3 of its 4 answers came back empty" in dropped
+    assert "**Episode 4**: no candidate, removed: browsing ended with End: Nonsense" in dropped
+    one = Result("Q?", "A.", [], [Candidate("A.", [], episode=0)], [{"episode": 0, "end": "Answer"}], {})
+    assert "Dropped" not in best_of_n_md(one) and "Chosen: candidate 1** (episode 1)" in best_of_n_md(one)
+
+
+def test_the_read_aloud_player_shows_only_when_asked_for():
+    from ui.ask_app import AskBackend, build_ask_app
+
+    app = build_ask_app(AskBackend(object(), None, None))  # building the page runs no policy
+    ids = {c["props"].get("elem_id"): c for c in app.config["components"]}
+    assert ids["voice"]["props"].get("visible") is False
+    toggles = [d for d in app.config["dependencies"]
+               if [ids["read-aloud"]["id"], "change"] in [list(t) for t in d["targets"]]]
+    assert len(toggles) == 1 and toggles[0]["outputs"] == [ids["voice"]["id"]]
+    show = app.fns[toggles[0]["id"]].fn
+    assert show(True)["visible"] is True and show(False)["visible"] is False

@@ -1,38 +1,13 @@
 """``webqa ask``: argument checks, the plain and ``--json`` outputs (fakes), and one real end-to-end run."""
 
-import argparse
 import json
 import time
 
 import pytest
 
 from agent import ask_cmd
-from browser_env.env import EnvConfig
-
-from .test_agent import ScriptedPolicy, env_factory
-
-
-def parse(argv):
-    parser = argparse.ArgumentParser(prog="webqa")
-    ask_cmd.add_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["ask", *argv])
-
-
-class FakeRuntime:
-    """Stands in for WebRuntime: memory-backed envs, no Chromium."""
-
-    def __init__(self, index_dir=None, *, search=("local",), config=None, **kw):
-        self.config = config or EnvConfig()
-        self._make = env_factory()
-
-    async def start(self):
-        return self
-
-    async def close(self):
-        return None
-
-    def make_env(self, config=None):
-        return self._make(config or self.config)
+from tests.helpers.agents import FakeRuntime, ScriptedPolicy
+from tests.helpers.agents import parse_ask as parse
 
 
 @pytest.fixture
@@ -125,7 +100,7 @@ def test_end_to_end_real_model_and_index(capsys):
 
 def test_hearing_by_the_lm_needs_an_omni_checkpoint(fakes, tmp_path, capsys):
     wav = tmp_path / "q.wav"
-    from tests.omni_model.test_omni import write_wav
+    from tests.helpers.models import write_wav
 
     write_wav(wav)
     assert ask_cmd.main(parse(["--audio", str(wav), "--hearing", "lm"])) == 2

@@ -12,8 +12,8 @@ import pytest
 from agent.agent import Agent
 from agent.types import AgentConfig
 from omni_model.media import Image
-from tests.agent.test_agent import ScriptedPolicy, env_factory
-from tests.omni_model.test_omni import write_png
+from tests.helpers.agents import ScriptedPolicy, env_factory
+from tests.helpers.models import write_png
 
 
 @dataclass

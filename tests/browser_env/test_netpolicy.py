@@ -10,20 +10,7 @@ import pytest
 
 from browser_env.netpolicy import EgressPolicy, forbidden_reason, parse_legacy_ipv4
 from browser_env.types import FetchError, PolicyError
-
-
-class FakeDNS:
-    """A resolver backed by a dict; records every lookup so caching can be asserted."""
-
-    def __init__(self, table: dict[str, list[str]]):
-        self.table = table
-        self.lookups: list[str] = []
-
-    def __call__(self, host: str) -> list[str]:
-        self.lookups.append(host)
-        if host not in self.table:
-            raise OSError(f"NXDOMAIN {host}")
-        return self.table[host]
+from tests.helpers.web import FakeDNS
 
 
 DNS = {

@@ -1,7 +1,5 @@
 """The pure renderer: link numbering, text layout, dispatch on content type, strip_links."""
 
-import zlib
-
 from browser_env.render import (
     domain_of,
     error_page,
@@ -13,6 +11,7 @@ from browser_env.render import (
     strip_links,
 )
 from browser_env.types import FetchedPage, SearchResult
+from tests.helpers.web import minimal_pdf
 
 URL = "https://www.example.com/articles/page.html"
 
@@ -128,31 +127,8 @@ def test_render_text_and_error_page():
     assert err.kind == "error" and err.text == "boom" and err.title == "Error loading https://x.org/"
 
 
-def _tiny_pdf(text: str) -> bytes:
-    """A minimal one-page PDF with a text layer, built by hand (offsets computed, not guessed)."""
-    stream = zlib.compress(f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode())
-    objs = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for i, obj in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return out
-
-
 def test_render_pdf_and_broken_pdf():
-    page = render_pdf(_tiny_pdf("Hello PDF world"), "https://x.org/a.pdf")
+    page = render_pdf(minimal_pdf("Hello PDF world", font_size=24, compress=True), "https://x.org/a.pdf")
     assert page.kind == "page" and "Hello PDF world" in page.text
     broken = render_pdf(b"%PDF-1.4 garbage", "https://x.org/b.pdf")
     assert broken.kind == "error" and "https://x.org/b.pdf" in broken.text
@@ -168,7 +144,7 @@ def test_render_fetched_dispatch():
     assert render_fetched(xhtml).text == "x"
     text = FetchedPage(url=URL, body=b"plain words", content_type="text/plain")
     assert render_fetched(text).text == "plain words"
-    pdf = FetchedPage(url=URL, body=_tiny_pdf("In a PDF"), content_type="application/pdf")
+    pdf = FetchedPage(url=URL, body=minimal_pdf("In a PDF", font_size=24, compress=True), content_type="application/pdf")
     assert "In a PDF" in render_fetched(pdf).text
     other = render_fetched(FetchedPage(url=URL, body=b"\x00", content_type="application/zip"))
     assert other.kind == "error" and "application/zip" in other.text

@@ -9,8 +9,8 @@ from browser_env.grammar import parse
 from omni_model.choices import SentenceChoice, WordChoice
 from omni_model.constrained import RowConstraint, make_command_processor
 from omni_model.prompts import BROWSING_STOP
-from tests.omni_model.test_constrained import _tiny_policy
-from tests.omni_model.test_prompts import make_tiny_tokenizer
+from tests.helpers.models import make_tiny_tokenizer
+from tests.helpers.models import tiny_policy as _tiny_policy
 
 SENTENCES = ("Rayleigh scattering makes the sky blue.", "Sunsets are red because blue light is scattered away.")
 WORDS = ("sky", "blue", "scattering")

@@ -18,7 +18,8 @@ from omni_model.constrained import (
     normalise_for_quote,
 )
 from omni_model.prompts import BROWSING_STOP
-from tests.omni_model.test_prompts import make_tiny_tokenizer
+from tests.helpers.models import make_tiny_tokenizer
+from tests.helpers.models import tiny_policy as _tiny_policy
 
 PAGE_A = ("【0†The quick fox†a.com】 jumps over the lazy dog.\nRayleigh scattering makes the sky blue. "
           "【12†more about light†b.org】 Sunsets are red because blue light is scattered away.")
@@ -28,19 +29,6 @@ PAGE_NOLINKS = "A page with no links at all, only text about the blue sky."
 
 def _squeeze(text: str) -> str:
     return "".join(ch.lower() for ch in text if not ch.isspace())
-
-
-def _tiny_policy(tokenizer, extra_vocab: int = 0):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from omni_model.policy import TransformersPolicy
-
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer) + extra_vocab, hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=512, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id)
-    return TransformersPolicy(LlamaForCausalLM(config), tokenizer)
 
 
 def _rows() -> list[RowConstraint]:

@@ -7,8 +7,8 @@ import pytest
 from agent.metrics import support
 from omni_model.extractive import AnswerConstraint, answer_segments, complete_part, split_segments
 from omni_model.prompts import ANSWER_STOP
-from tests.omni_model.test_constrained import _tiny_policy
-from tests.omni_model.test_prompts import make_tiny_tokenizer
+from tests.helpers.models import make_tiny_tokenizer
+from tests.helpers.models import tiny_policy as _tiny_policy
 
 EXTRACTS = ["Rayleigh scattering makes the sky blue. It is strongest for short wavelengths.",
             "Sunsets are red because blue light is scattered away"]

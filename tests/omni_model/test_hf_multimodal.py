@@ -10,8 +10,7 @@ import torch
 from omni_model import load_policy
 from omni_model.media import Audio, MediaError, load_audio
 from omni_model.omni import AUDIO_MARK, IMAGE_MARK
-from tests.omni_model.test_omni import write_png, write_wav
-from tests.omni_model.test_prompts import make_tiny_tokenizer
+from tests.helpers.models import make_tiny_tokenizer, write_png, write_wav
 
 TEXT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
             max_position_embeddings=2048, rope_parameters={"rope_type": "default", "mrope_section": [1, 1, 2],

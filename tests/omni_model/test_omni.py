@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import struct
-import wave
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image as PILImage
 
 from omni_model import load_policy
 from omni_model.encoders import WhisperEncoder, load_ct2_encoder, read_ct2_variables
@@ -17,31 +15,15 @@ from omni_model.media import MediaError, load_audio, load_image, read_wav, resam
 from omni_model.omni import AUDIO_MARK, IMAGE_MARK, OmniCollator, OmniConfig, OmniModel
 from omni_model.omni_policy import OmniPolicy
 from omni_model.spec import parse_spec
-from tests.training.test_train import _tiny_causal
+from tests.helpers.models import make_tiny_tokenizer, save_tiny_llama, write_ct2, write_png, write_wav
 
 TINY = dict(image_size=32, image_patch=8, image_dim=16, image_layers=1, image_heads=2, image_grid=2,
             audio_encoder="scratch", audio_dim=32, audio_layers=1, audio_pool=4)
 
 
-def write_wav(path, seconds=0.5, rate=22050, freq=440.0):
-    t = np.arange(int(seconds * rate)) / rate
-    samples = (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype(np.int16)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(samples.tobytes())
-    return path
-
-
-def write_png(path, colour=(255, 0, 0), size=(40, 24)):
-    PILImage.new("RGB", size, colour).save(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def lm_dir(tmp_path_factory):
-    return _tiny_causal(tmp_path_factory.mktemp("omni-lm"))
+    return save_tiny_llama(tmp_path_factory.mktemp("omni-lm"), max_positions=2048)
 
 
 @pytest.fixture(scope="module")
@@ -165,20 +147,6 @@ def test_microphone_tuple_is_audio(policy):
     assert audio.mel.shape[0] == 80 and abs(audio.seconds - 0.5) < 0.02
 
 
-def _write_ct2(path, variables: dict[str, np.ndarray]):
-    def string(s):
-        b = s.encode() + b"\0"
-        return struct.pack("<H", len(b)) + b
-
-    out = struct.pack("<I", 6) + string("WhisperSpec") + struct.pack("<II", 1, len(variables))
-    for name, arr in variables.items():
-        arr = np.ascontiguousarray(arr)
-        dtype = {np.dtype(np.float16): 4, np.dtype(np.float32): 0, np.dtype(np.int16): 2}[arr.dtype]
-        out += string(name) + struct.pack("<B", arr.ndim) + struct.pack("<" + "I" * arr.ndim, *arr.shape)
-        out += struct.pack("<BI", dtype, arr.nbytes) + arr.tobytes()
-    path.write_bytes(out + struct.pack("<I", 0))
-
-
 def test_ct2_whisper_weights_load_into_our_encoder(tmp_path):
     torch.manual_seed(0)
     ref = WhisperEncoder(n_mels=80, dim=64, layers=2, heads=2, max_positions=50)
@@ -198,7 +166,7 @@ def test_ct2_whisper_weights_load_into_our_encoder(tmp_path):
     variables["encoder/num_heads"] = np.array(2, dtype=np.int16)
     variables["encoder/position_encodings/encodings"] = ref.positions.numpy().astype(np.float16)
     variables["decoder/embeddings/weight"] = np.zeros((3, 4), dtype=np.float16)  # skipped, not read
-    _write_ct2(tmp_path / "model.bin", variables)
+    write_ct2(tmp_path / "model.bin", variables)
     assert "decoder/embeddings/weight" not in read_ct2_variables(tmp_path / "model.bin", prefix="encoder/")
     enc = load_ct2_encoder(tmp_path)
     mels = torch.randn(1, 80, 40)
@@ -230,8 +198,6 @@ def test_an_image_text_to_text_checkpoint_loads_through_load_policy(tmp_path):
     from transformers import CLIPImageProcessor, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
 
     from omni_model.hf_multimodal import HFMultimodalPolicy
-    from tests.omni_model.test_prompts import make_tiny_tokenizer
-
     tok = make_tiny_tokenizer()
     tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
     config = LlavaConfig(

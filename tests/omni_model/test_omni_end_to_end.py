@@ -11,8 +11,8 @@ import pytest
 from agent import ask_cmd
 from omni_model import shipped
 from omni_model.shipped import OMNI_CHECKPOINT, default_omni_spec, default_policy_spec
-from tests.agent.test_ask_cmd import parse
-from tests.omni_model.test_omni import write_png
+from tests.helpers.agents import parse_ask as parse
+from tests.helpers.models import write_png
 
 pytestmark = pytest.mark.skipif(not (OMNI_CHECKPOINT / "omni_config.json").is_file(),
                                 reason="no shipped omni checkpoint in this checkout (run `webqa train omni`)")

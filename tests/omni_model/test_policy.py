@@ -8,11 +8,12 @@ import time
 import pytest
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-from transformers import LlamaConfig, LlamaForCausalLM, LogitsProcessor, PreTrainedTokenizerFast
+from transformers import LlamaForCausalLM, LogitsProcessor, PreTrainedTokenizerFast
 
 from omni_model import load_policy
 from omni_model.errors import ModelLoadError, PromptTooLongError
 from omni_model.policy import Completion, Policy, TransformersPolicy
+from tests.helpers.models import save_tiny_llama
 
 SPECIALS = ["<pad>", "<s>", "</s>"]
 CHATML = (
@@ -36,16 +37,7 @@ def _tokenizer() -> PreTrainedTokenizerFast:
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny-llama")
-    tokenizer = _tokenizer()
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
-        pad_token_id=0, bos_token_id=1, eos_token_id=2,
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_llama(folder, _tokenizer(), max_positions=64, bos_token_id=1)
 
 
 @pytest.fixture(scope="module")

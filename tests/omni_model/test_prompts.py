@@ -11,6 +11,7 @@ import pytest
 from browser_env.grammar import help_text
 from browser_env.observation import Observation, Quote, render_observation
 from omni_model.errors import PromptTooLongError
+from tests.helpers.models import make_tiny_tokenizer
 from omni_model.prompts import (
     ANSWER_END,
     ANSWER_STOP,
@@ -26,37 +27,6 @@ from omni_model.prompts import (
     format_quotes,
     reward_text,
 )
-
-CHATML = (
-    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>' + '\\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-CORPUS = [
-    help_text(),
-    "Search why is the sky blue\nClicked on link 12\nQuote: the quick brown fox\nScrolled down 2\nEnd: Answer\n",
-    "The quick brown fox jumps over the lazy dog. Rayleigh scattering makes the sky blue [1].\n\n",
-    "Question Quotes Past actions Title Scrollbar Text Next action Answer page text data instructions",
-]
-
-
-def make_tiny_tokenizer(*, chat: bool = True, vocab_size: int = 700):
-    """A real fast tokenizer (byte-level BPE, like SmolLM2's) small enough to train per test."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator(CORPUS * 5, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|im_end|>",
-                                   bos_token="<|endoftext|>")
-    if chat:
-        fast.chat_template = CHATML
-    return fast
-
 
 @pytest.fixture(scope="module")
 def tok():

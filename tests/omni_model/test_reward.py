@@ -11,7 +11,7 @@ import torch
 from browser_env.observation import Quote
 from omni_model.errors import ModelLoadError, PromptTooLongError
 from omni_model.reward import RewardModel, load_reward_model
-from tests.omni_model.test_prompts import make_tiny_tokenizer
+from tests.helpers.models import make_tiny_tokenizer, save_tiny_llama
 
 QUOTES = [Quote("Sky | Science", "sci.org", "https://sci.org", "Rayleigh scattering makes the sky blue."),
           Quote("Light", "b.org", "https://b.org", "Short wavelengths scatter more than long ones. " * 3)]
@@ -29,17 +29,7 @@ def _items() -> list[tuple[str, list[Quote], str]]:
 
 def _tiny_backbone(folder, *, causal: bool = True):
     """A random-init Llama saved as an HF folder with its tokenizer."""
-    from transformers import LlamaConfig, LlamaForCausalLM, LlamaForSequenceClassification
-
-    tok = make_tiny_tokenizer()
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                         pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, num_labels=1)
-    torch.manual_seed(1)
-    model = (LlamaForCausalLM if causal else LlamaForSequenceClassification)(config)
-    model.save_pretrained(str(folder))
-    tok.save_pretrained(str(folder))
-    return folder
+    return save_tiny_llama(folder, seed=1, head="causal" if causal else "classifier", num_labels=1)
 
 
 @pytest.fixture(scope="module")

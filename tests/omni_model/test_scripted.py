@@ -13,7 +13,7 @@ from omni_model import load_policy
 from omni_model.errors import UnsupportedError
 from omni_model.prompts import closed_book_prompt
 from omni_model.scripted import ScriptedPolicy
-from tests.agent.test_agent import env_factory
+from tests.helpers.agents import env_factory
 
 
 def test_the_spec_loads_it():

@@ -14,7 +14,7 @@ from omni_model.errors import ModelLoadError
 from omni_model.media import log_mel
 from omni_model.omni import OmniConfig
 from omni_model.whisper import WINDOW_FRAMES, WhisperDecoder, WhisperTranscriber, load_ct2_decoder
-from tests.omni_model.test_omni import _write_ct2
+from tests.helpers.models import save_tiny_llama, write_ct2, write_wav
 
 NAMES = (("self_norm", "self_attention/layer_norm"), ("qkv", "self_attention/linear_0"),
          ("self_out", "self_attention/linear_1"), ("cross_norm", "attention/layer_norm"),
@@ -35,7 +35,7 @@ def test_ct2_decoder_weights_load_into_ours(tmp_path):
             variables[f"decoder/layer_{i}/{theirs}/{'gamma' if norm else 'weight'}"] = state[f"blocks.{i}.{ours}.weight"]
             variables[f"decoder/layer_{i}/{theirs}/{'beta' if norm else 'bias'}"] = state[f"blocks.{i}.{ours}.bias"]
     variables = {k: v if isinstance(v, np.ndarray) else v.numpy().astype(np.float16) for k, v in variables.items()}
-    _write_ct2(tmp_path / "model.bin", variables)
+    write_ct2(tmp_path / "model.bin", variables)
     dec = load_ct2_decoder(tmp_path)
     ref.half().float()  # compare against the same fp16 rounding the file holds
     tokens, enc = torch.tensor([[1, 7, 3]]), torch.randn(1, 10, 32)
@@ -44,7 +44,7 @@ def test_ct2_decoder_weights_load_into_ours(tmp_path):
 
 
 def test_a_model_without_a_decoder_is_refused(tmp_path):
-    _write_ct2(tmp_path / "model.bin", {"encoder/conv1/weight": np.zeros((4, 80, 3), np.float16)})
+    write_ct2(tmp_path / "model.bin", {"encoder/conv1/weight": np.zeros((4, 80, 3), np.float16)})
     with pytest.raises(ModelLoadError, match="Whisper decoder"):
         load_ct2_decoder(tmp_path)
 
@@ -90,7 +90,6 @@ def test_the_embedded_whisper_writes_down_spoken_questions(tmp_path):
 
 def test_silence_and_a_bare_tone_are_not_heard_as_words(tmp_path):
     from omni_model.whisper import default_transcriber
-    from tests.omni_model.test_omni import write_wav
 
     whisper = default_transcriber()
     assert whisper.transcribe((16_000, np.zeros(32_000, dtype=np.float32))) == ""
@@ -101,9 +100,8 @@ def test_silence_and_a_bare_tone_are_not_heard_as_words(tmp_path):
 def test_an_omni_model_hears_through_its_own_frozen_whisper_encoder(tmp_path):
     from omni_model.media import synthesize_speech
     from omni_model.omni_policy import OmniPolicy
-    from tests.training.test_train import _tiny_causal
 
-    lm = _tiny_causal(tmp_path / "lm")
+    lm = save_tiny_llama(tmp_path / "lm", max_positions=2048)
     config = OmniConfig(lm_spec=str(lm), train_audio_encoder=False, image_size=32, image_patch=8, image_dim=16,
                         image_layers=1, image_heads=2, image_grid=2)
     policy = OmniPolicy.fresh(str(lm), config, device="cpu")

@@ -11,13 +11,14 @@ from browser_env.observation import render_observation
 from training.demos import Demo, Metadata, Step, write_demos
 from training.omni_train import OmniTrainConfig, demo_rows, train_omni
 from training.speech import read_manifest
-from tests.omni_model.test_omni import TINY, write_png, write_wav
-from tests.training.test_train import _demo, _tiny_causal
+from tests.helpers.models import save_tiny_llama, write_png, write_wav
+from tests.omni_model.test_omni import TINY
+from tests.training.test_train import _demo
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    return _tiny_causal(tmp_path_factory.mktemp("omni-base"))
+    return save_tiny_llama(tmp_path_factory.mktemp("omni-base"), max_positions=2048)
 
 
 def _shot_demos(folder, n=8):

@@ -10,29 +10,15 @@ from browser_env.observation import Observation, Quote, render_observation
 from training.bc import BCConfig, TrainingDataError, load_demo_files, split_demos, train_bc
 from training.comparisons import Comparison, export_webgpt
 from training.demos import Demo, Metadata, Step, write_demos
+from tests.helpers.models import save_tiny_llama
 from training.rm import RMConfig, load_comparison_file, load_training_sets, train_rm
 
 QUOTE = Quote("Sky", "wiki.miniweb", "http://wiki.miniweb/sky", "The sky is blue because of Rayleigh scattering.")
 
 
-def _tiny_causal(folder):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from tests.omni_model.test_prompts import make_tiny_tokenizer
-
-    tok = make_tiny_tokenizer()
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                         pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(str(folder))
-    tok.save_pretrained(str(folder))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    return _tiny_causal(tmp_path_factory.mktemp("base"))
+    return save_tiny_llama(tmp_path_factory.mktemp("base"), max_positions=2048)
 
 
 def _demo(i: int) -> Demo:

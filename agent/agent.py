@@ -22,6 +22,10 @@ down the spoken question, with the policy's own ``transcribe`` when it hears (an
 and otherwise with the embedded Whisper tiny.en, so any policy takes spoken questions; that text
 then drives the pages, the answer and the reward model, which read text.
 ``Result.stats["heard"]`` keeps what it heard.
+
+What a caller can get wrong (an empty question, a picture for a text-only policy, audio with no
+speech, an unreadable file) raises ``browser_env.types.InputError``; any other ``ValueError`` is
+a bug.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 from browser_env.env import BrowserEnv, EnvConfig
+from browser_env.types import InputError
 
 from .answering import question_outcome, write_answers
 from .bestofn import ScoresAnswers, pick_best, score_candidates
@@ -87,7 +92,7 @@ class Agent:
 
     def _need_media(self, what: str) -> None:
         if not getattr(self.policy, "accepts_media", False):
-            raise ValueError(f"the policy {getattr(self.policy, 'spec', '?')} reads text only and cannot take {what}; "
+            raise InputError(f"the policy {getattr(self.policy, 'spec', '?')} reads text only and cannot take {what}; "
                              "use an omni checkpoint (leave out --policy for the shipped one) or an "
                              "image-text-to-text checkpoint folder")
 
@@ -100,7 +105,7 @@ class Agent:
             transcribe = default_transcriber().transcribe
         heard = transcribe(audio).strip()
         if not heard:
-            raise ValueError("nothing was heard in the audio: it is silent, or holds no speech that could be made out")
+            raise InputError("nothing was heard in the audio: it is silent, or holds no speech that could be made out")
         return heard
 
     async def ask_many(self, items: list[tuple[str, str | None]], *, on_event: EventSink = None,
@@ -110,7 +115,7 @@ class Agent:
         questions = [(q or "").strip() for q, _ in items]
         for i, q in enumerate(questions):
             if not q:
-                raise ValueError(f"question {i} is empty")  # the caller's input, checked before any work
+                raise InputError(f"question {i} is empty")  # the caller's input, checked before any work
         pictures = list(images or [None] * len(items))
         if len(pictures) != len(items):
             raise ValueError(f"{len(pictures)} images for {len(items)} questions")

@@ -124,10 +124,12 @@ def check_web_args(args: argparse.Namespace) -> str | None:
     """A bad --search or --index, found before any model loads (ask and eval alike)."""
     from browser_env.backends.registry import check_spec
 
+    from browser_env.types import InputError
+
     for spec in args.search or []:
         try:
             check_spec(spec)
-        except ValueError as e:
+        except InputError as e:
             return str(e)
     if args.index and not (Path(args.index) / "meta.json").is_file():
         return f"--index {args.index}: no index there (build one with `webqa index build`)"
@@ -210,10 +212,6 @@ def render_plain(result: Any, seconds: float) -> str:
     return "\n".join(lines)
 
 
-class BadInput(ValueError):
-    """The user's arguments are wrong (an unknown search backend, say): exit code 2."""
-
-
 async def _run(args: argparse.Namespace, policy: Any, reward_model: Any, config: Any) -> Any:
     from browser_env.env import EnvConfig
     from browser_env.runtime import WebRuntime
@@ -225,16 +223,12 @@ async def _run(args: argparse.Namespace, policy: Any, reward_model: Any, config:
     rt = WebRuntime(args.index, search=args.search or ["local"], config=env_config,
                     prewarm=min(2, config.n // config.answers_per_browse))
     try:
-        try:
-            await rt.start()
-        except ValueError as e:  # the registry refuses a backend spec: the user's input
-            raise BadInput(str(e)) from e
+        # InputError (a backend spec the registry refuses; a policy that cannot hear or see, an
+        # unreadable file, nothing heard) goes up to main, which reports it; other errors are bugs.
+        await rt.start()
         agent = Agent(policy, reward_model, rt, config)
-        try:
-            return await agent.ask(args.question or None, on_event=verbose_printer() if shows_progress(args) else None,
-                                   image=args.image, audio=args.audio)
-        except ValueError as e:  # a policy that cannot hear or see, an unreadable file, nothing heard
-            raise BadInput(str(e)) from e
+        return await agent.ask(args.question or None, on_event=verbose_printer() if shows_progress(args) else None,
+                               image=args.image, audio=args.audio)
     finally:
         await rt.close()
 
@@ -246,7 +240,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     import asyncio
 
-    from browser_env.types import WorldError
+    from browser_env.types import InputError, WorldError
     from omni_model import load_policy, load_reward_model
     from omni_model.errors import OmniModelError
 
@@ -275,7 +269,7 @@ def main(args: argparse.Namespace) -> int:
             omni_config.hearing = args.hearing
     try:
         result = asyncio.run(_run(args, policy, reward_model, config))
-    except BadInput as e:
+    except InputError as e:
         print(f"webqa ask: {e}", file=sys.stderr)
         return 2
     except (WorldError, OSError) as e:  # the index is missing, Chromium would not start, ...

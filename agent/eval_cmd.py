@@ -136,7 +136,6 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_mo
     from browser_env.runtime import WebRuntime
 
     from .agent import Agent
-    from .ask_cmd import BadInput
     from .evaluation import ClosedBook, evaluate
 
     env_config = EnvConfig.eli5(max_actions=args.max_actions)
@@ -144,10 +143,7 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_mo
     rt = WebRuntime(args.index, search=args.search or ["local"], config=env_config,
                     prewarm=min(4, per_q * args.workers))
     try:
-        try:
-            await rt.start()
-        except ValueError as e:  # the search registry refuses a backend spec: the user's input
-            raise BadInput(str(e)) from e
+        await rt.start()  # InputError (a backend spec the registry refuses) goes up to main
         agent = Agent(policy, reward_model, rt, config)
         closed = None if args.no_closed_book else ClosedBook(policy, reward_model, config)
         import dataclasses
@@ -176,12 +172,12 @@ def main(args: argparse.Namespace) -> int:
         return 2
     import asyncio
 
-    from browser_env.types import WorldError
+    from browser_env.types import InputError, WorldError
     from data.eli5.loaders import DataError
     from omni_model import load_policy, load_reward_model
     from omni_model.errors import OmniModelError
 
-    from .ask_cmd import BadInput, choice_config, default_policy_spec, default_reward_model_spec
+    from .ask_cmd import choice_config, default_policy_spec, default_reward_model_spec
     from .types import AgentConfig
 
     try:
@@ -204,7 +200,7 @@ def main(args: argparse.Namespace) -> int:
         return 1
     try:
         metrics = asyncio.run(_run(args, rows, policy, reward_model, config, baselines))
-    except BadInput as e:
+    except InputError as e:
         print(f"webqa eval: {e}", file=sys.stderr)
         return 2
     except (WorldError, OSError) as e:  # the index is missing, Chromium would not start, ...

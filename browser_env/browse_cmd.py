@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from .types import InputError
+
 DESCRIPTION = """Drive webqa's text browser (WebGPT's command set) over the offline mini-web or a web
 search backend. After each command the observation the model would see is printed; at
 `End: Answer` the quotes collected are printed too.
@@ -48,10 +50,6 @@ Exit codes: 0 done, 1 the browser or a backend failed, 2 bad input."""
 
 HELP_WORDS = frozenset(("help", "?", "commands"))
 QUIT_WORDS = frozenset(("quit", "exit"))
-
-
-class InputError(Exception):
-    """Bad input from the person or script driving the browser: one line on stderr, exit code 2."""
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -244,7 +242,7 @@ def _check(args: argparse.Namespace) -> str | None:
     for spec in args.search:
         try:
             check_spec(spec)
-        except ValueError as e:
+        except InputError as e:
             return f"--search: {e}"
     return None
 

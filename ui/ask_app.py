@@ -20,10 +20,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from browser_env.citation_marks import sub_citations, sub_numbers
+from browser_env.types import InputError
 from omni_model.prompts import ANSWER_END
 
 _TEXT_SECTION = re.compile(r"♦Text\n(.*?)\n\n♦Actions left", re.S)
-_CITE = re.compile(r"\[(\d+)\]")
 
 
 # The link brackets 【】 are CJK punctuation: a machine without a CJK font shows them as
@@ -55,12 +56,14 @@ def answer_html(answer: str, references: list[dict], link: Any = None) -> str:
     link_of = link or (lambda url: url)
     known = {int(r["n"]) for r in references}
 
-    def cite(m: re.Match) -> str:
-        n = int(m.group(1))
-        return (f'<a href="#ref-{n}" class="cite" style="padding:0;margin:0">[{n}]</a>'
-                if n in known else m.group(0))
+    def one(n: int, shown: str) -> str:
+        return f'<a href="#ref-{n}" class="cite" style="padding:0;margin:0">{shown}</a>' if n in known else shown
 
-    body = _CITE.sub(cite, html.escape(for_display(answer))).replace("\n", "<br>")
+    def cite(mark: str, numbers: list[int]) -> str:
+        # [n]: the whole mark links; [1, 2] and [1-3]: each number links to its own reference.
+        return one(numbers[0], mark) if len(numbers) == 1 else sub_numbers(mark, one)
+
+    body = sub_citations(html.escape(for_display(answer)), cite).replace("\n", "<br>")
     refs = "".join(
         f'<li id="ref-{r["n"]}" value="{r["n"]}"><b>{html.escape(for_display(r["title"]))}</b> '
         f'<a href="{html.escape(link_of(r["url"]))}" target="_blank" rel="noopener">{html.escape(r["url"])}</a>'
@@ -277,7 +280,7 @@ def build_ask_app(backend: AskBackend, *, default_n: int = 1, default_actions: i
                        "\n".join(live.commands), live.quotes_md(), live.candidates_md(), None)
             try:
                 result = future.result()
-            except ValueError as e:  # the input: nothing heard, an unreadable picture or recording
+            except InputError as e:  # the input: nothing heard, an unreadable picture or recording
                 yield f"**{e}**", "", live.page, "\n".join(live.commands), live.quotes_md(), "", None
                 return
             except Exception as e:  # a bug in the agent: show it rather than hang the page

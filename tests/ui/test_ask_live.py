@@ -129,3 +129,11 @@ def test_the_read_aloud_player_shows_only_when_asked_for():
     assert len(toggles) == 1 and toggles[0]["outputs"] == [ids["voice"]["id"]]
     show = app.fns[toggles[0]["id"]].fn
     assert show(True)["visible"] is True and show(False)["visible"] is False
+
+
+def test_every_cited_number_links_to_its_reference_whatever_the_mark():
+    refs = [{"n": n, "title": "t", "url": "u", "extract": "e"} for n in (1, 2)]
+    html = answer_html("A [1]. B [1, 2]. C [1-2]. D [9].", refs)
+    # Before: only [n] was recognised, so [1, 2] and [1-2] were left as plain text.
+    assert html.count('href="#ref-1"') == 3 and html.count('href="#ref-2"') == 2
+    assert "D [9]." in html  # a number with no reference stays text

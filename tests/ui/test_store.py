@@ -144,10 +144,10 @@ def test_pairs_from_agent_candidates_and_files(store, tmp_path):
 
 def test_exports_train_through_the_cli(tmp_path, store, capsys):
     """What the apps save is what `webqa train bc` and `webqa train rm` read (tiny random models)."""
-    from tests.training.test_train import _tiny_causal
+    from tests.helpers.models import save_tiny_llama
     from webqa.cli import main
 
-    base = _tiny_causal(tmp_path / "base")
+    base = save_tiny_llama(tmp_path / "base", max_positions=2048)
     for i in range(4):
         demo_id = store.start_demo("alice", f"Why is the sky blue, take {i}?")
         for k, command in enumerate(["Search sky blue", "Clicked on link 0", "Quote: blue", "End: Answer"]):

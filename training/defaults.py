@@ -5,8 +5,11 @@
    evaluation's; demonstrations start after them).
 2. **Answer demonstrations** imported from ``eli5_webgpt_samples`` (the human demonstrators'
    and WebGPT's quotes and answers), a fixed-seed sample of them.
-3. **Behaviour cloning** on both: a LoRA on the top layers of SmolLM2-135M -> ``adapters/policy``.
-4. **Reward model** on the preference sets (lfqa expert preferences, HaluQuestQA, HH-RLHF
+3. **DAgger** (``training.dagger``): the student (``--bc-init``, else the shipped adapter) browses
+   ``dagger_questions`` further questions as the agent does, and the scripted demonstrator labels
+   every state it reaches; those browsing-only demos join the others.
+4. **Behaviour cloning** on all of them: a LoRA on the top layers of SmolLM2-135M -> ``adapters/policy``.
+5. **Reward model** on the preference sets (lfqa expert preferences, HaluQuestQA, HH-RLHF
    harmless), each held out 10% by question, plus synthetic citation pairs from the scripted
    demonstrations (``training.perturb``) and grounding pairs from WebGPT's samples
    (``training.grounding_pairs``: WebGPT's answer over its own quotes against closed-book,
@@ -40,6 +43,9 @@ class Recipe:
     seed: int = 0
     demo_questions: int = 480
     webgpt_answer_demos: int = 20  # long answers: a few, or their tokens drown the commands' loss
+    # DAgger: the student (bc_init, else the shipped adapter) browses these many further questions
+    # and the scripted demonstrator labels every state it reaches (training.dagger); 0: no DAgger.
+    dagger_questions: int = 160
     bc_steps: int = 300  # optimizer steps, each gradient_accumulation (4) rows
     bc_save_steps: int = 25  # a checkpoint every this many steps: the run resumes from the newest
     # Go on from this adapter (the committed one: training continues across sessions); None: fresh.
@@ -123,7 +129,30 @@ def write_grounding_pairs(webgpt_samples: Path, out: Path, *, fraction: float, s
     return out
 
 
-STAGES = ("demos", "bc", "rm", "measure")
+STAGES = ("demos", "dagger", "bc", "rm", "measure")
+
+
+def dagger_stage(questions: list[str], student_spec: str, index_dir: str | None, out: Path) -> dict[str, Any]:
+    """Roll the student out on ``questions``, write the expert-labelled states to ``out``."""
+    from tqdm import tqdm
+
+    from browser_env.runtime import WebRuntime
+    from omni_model import load_policy
+
+    from .dagger import DaggerConfig, dagger_demos
+    from .demos import write_demos
+
+    student = load_policy(student_spec)
+
+    async def go() -> tuple[list, Any]:
+        async with WebRuntime(index_dir) as rt:
+            with tqdm(total=len(questions), desc="DAgger rollouts", unit="q") as bar:
+                return await dagger_demos(student, questions, rt.make_env, DaggerConfig(corpus=rt.index.name),
+                                          progress=bar.update)
+
+    demos, stats = asyncio.run(go())
+    write_demos(out, demos)
+    return {"student": student_spec, **stats.to_json(), "failed": len(stats.failed)}
 
 
 def _write(work: Path, report: dict[str, Any]) -> None:
@@ -159,6 +188,7 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
     report: dict[str, Any] = json.loads(report_path.read_text()) if report_path.is_file() else {}
     report["recipe"] = asdict(recipe)
     demos_file, answers_file = work / "scripted_demos.jsonl", work / "webgpt_answer_demos.jsonl"
+    dagger_file = work / "dagger_demos.jsonl"
     t0 = time.perf_counter()
 
     if "demos" in stages:
@@ -174,6 +204,16 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
                            "webgpt_answers": len(answers), "seconds": round(time.perf_counter() - t0, 1)}
         _write(work, report)
 
+    if "dagger" in stages and recipe.dagger_questions > 0:
+        from omni_model.shipped import default_policy_spec
+
+        questions = [r.question for r in load_questions(paths["eli5"])][EVAL_QUESTIONS:]
+        fresh = questions[recipe.demo_questions:recipe.demo_questions + recipe.dagger_questions]
+        t1 = time.perf_counter()
+        report["dagger"] = dagger_stage(fresh, recipe.bc_init or default_policy_spec(), index_dir, dagger_file)
+        report["dagger"]["seconds"] = round(time.perf_counter() - t1, 1)
+        _write(work, report)
+
     if "bc" in stages:
         import shutil
 
@@ -185,7 +225,8 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
                       lora_layers=recipe.bc_lora_layers, save_strategy="steps", save_steps=recipe.bc_save_steps,
                       save_total_limit=2, resume_from_checkpoint="auto", eval_strategy="no", eval_fraction=0.1,
                       split_seed=recipe.seed, max_eval_rows=60, init_adapter=recipe.bc_init)
-        report["bc"] = train_bc([demos_file, answers_file], bc).to_json()
+        extra = [dagger_file] if dagger_file.is_file() and recipe.dagger_questions > 0 else []
+        report["bc"] = train_bc([demos_file, answers_file, *extra], bc).to_json()
         shutil.rmtree(bc_checkpoints, ignore_errors=True)  # done: a later run must start afresh, not resume
         _write(work, report)
 

@@ -106,8 +106,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     d.add_argument("--bc-init", default=None, metavar="DIR",
                    help="go on training this policy adapter (e.g. omni_model/adapters/policy, so training "
                         "continues from what was committed) instead of a fresh LoRA")
-    d.add_argument("--stages", default="demos,bc,rm,measure", metavar="LIST",
-                   help="comma-separated stages to run (default: all, in order: demos,bc,rm,measure); a later "
+    d.add_argument("--dagger-questions", type=int, default=None, metavar="N",
+                   help="questions the student browses for DAgger labels (default: the recipe's; 0: none)")
+    d.add_argument("--stages", default="demos,dagger,bc,rm,measure", metavar="LIST",
+                   help="comma-separated stages to run (default: all, in order: demos,dagger,bc,rm,measure); a later "
                         "stage alone reuses what earlier ones left in --work")
     return train
 
@@ -188,6 +190,8 @@ def main(args: argparse.Namespace) -> int:
             recipe = Recipe(data=args.data, work=args.work, out=args.out, bc_init=args.bc_init)
             if args.bc_steps is not None:
                 recipe.bc_steps = args.bc_steps
+            if args.dagger_questions is not None:
+                recipe.dagger_questions = args.dagger_questions
             result = run(recipe, index_dir=args.index, stages=stages)
     except (TrainingDataError, DemoFormatError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,0 +1,40 @@
+"""DAgger: the student's own states, labelled by the scripted demonstrator, as ordinary demos."""
+
+import asyncio
+
+from agent.types import AgentConfig
+from omni_model.scripted import ScriptedPolicy as Expert
+from tests.helpers.agents import ScriptedPolicy, env_factory
+from training.dagger import DAGGER_SOURCE, DaggerConfig, dagger_demos
+from training.demos import Demo
+from training.rows import demo_to_rows
+
+CONFIG = DaggerConfig(max_actions=(10, 10), batch=2)
+
+
+def _run(student, questions):
+    return asyncio.run(dagger_demos(student, questions, env_factory(), CONFIG,
+                                    agent_config=AgentConfig(max_actions=10, max_command_tokens=64)))
+
+
+def test_the_student_browses_and_the_expert_labels_every_state_it_reached():
+    demos, stats = _run(ScriptedPolicy(max_actions=10), ["Sky colour again?", "Why is the sky blue?"])
+    assert [d.question for d in demos] == ["Sky colour again?", "Why is the sky blue?"]
+    again = demos[0]
+    # The student's first command was not a command; the expert says what it should have done there.
+    assert again.steps[0].command.startswith("Search ") and "sky" in again.steps[0].command.lower()
+    assert len(again.steps) == 5  # one label per state the student reached, its invalid step included
+    assert all(s.observation_parts is not None and s.observation.startswith("♦Question") for s in again.steps)
+    assert again.answer == "" and again.metadata.source == DAGGER_SOURCE
+    assert stats.states == sum(len(d.steps) for d in demos) and stats.disagreements >= 1
+    assert 0 < stats.agreement < 1
+    for demo in demos:  # the ordinary format: it round-trips and becomes prompt/completion rows
+        assert Demo.from_json(demo.to_json()) == demo
+        rows = demo_to_rows(demo)
+        assert len(rows) == len(demo.steps) and rows[0]["completion"].startswith("Search ")
+
+
+def test_a_student_that_is_the_expert_agrees_everywhere():
+    demos, stats = _run(Expert(), ["Why is the sky blue?"])
+    assert stats.states > 0 and stats.disagreements == 0 and stats.agreement == 1.0
+    assert [s.command.split()[0] for s in demos[0].steps][:2] == ["Search", "Clicked"]

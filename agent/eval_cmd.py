@@ -5,7 +5,8 @@
     webqa eval truthfulqa --questions TruthfulQA.csv --out runs/tqa --n 1,4
 
 Writes answers.jsonl (one line per question, as it goes), metrics.json and report.html in --out;
-the loop itself is ``agent.evaluation``, the metrics ``agent.metrics``. Exit codes: 0 done
+the loop itself is ``agent.evaluation``, the metrics ``agent.metrics``, and the flags, model loading
+and runtime it shares with ``webqa ask`` are ``agent.cli_common``. Exit codes: 0 done
 (questions that failed are recorded as failed), 1 a model, index or browser that could not be
 started, 2 bad input (a missing file, a bad --n, answers.jsonl present without --resume).
 """
@@ -16,6 +17,17 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any
+
+from .cli_common import (
+    CommandExit,
+    add_agent_args,
+    agent_config,
+    check_agent_args,
+    load_models,
+    loading_models,
+    open_runtime,
+    run_session,
+)
 
 EPILOG = """scaling:
   One process runs one Chromium and one model; --workers W keeps W questions in flight, all their
@@ -47,33 +59,18 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--questions", required=True, metavar="FILE", help="the question file")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (answers.jsonl, metrics.json, "
                                                                 "report.html)")
-    p.add_argument("--index", metavar="DIR", help="index folder (default: the wiki-vital mini-web from setup)")
-    p.add_argument("--search", nargs="+", metavar="BACKEND", help="search backends tried in order: local, direct, "
-                                                                  "searxng:URL, brave, duckduckgo (default: local)")
     p.add_argument("--n", type=_ns, default=[1, 4], metavar="N1,N2,...",
                    help="best-of-n points; max(n) answers are sampled per question (default: 1,4)")
-    p.add_argument("--answers-per-browse", type=int, default=None, metavar="K",
-                   help="answers per browsing episode; max(n) must be a multiple (default: all n from one "
-                        "episode when browsing is greedy, else 1)")
     p.add_argument("--limit", type=int, metavar="K", help="only the first K questions of the file")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="questions in flight at once (default: 1)")
     p.add_argument("--resume", action="store_true", help="continue --out/answers.jsonl, skipping questions done")
-    p.add_argument("--policy", metavar="SPEC", help="policy model spec (default: as `webqa ask`)")
-    p.add_argument("--reward-model", metavar="SPEC", help="reward model spec (default: as `webqa ask`)")
-    p.add_argument("--max-actions", type=int, default=20, metavar="K",
-                   help="actions per episode (default: 20; WebGPT evaluated with 100)")
-    p.add_argument("--max-answer-tokens", type=int, default=256, metavar="T", help="answer length cap (default: 256)")
     p.add_argument("--no-closed-book", action="store_true", help="skip the closed-book baseline")
     p.add_argument("--baseline-policy", nargs="+", default=["scripted"], metavar="SPEC",
                    help="other policies answering the same questions in the same run (one answer each), reported "
                         "beside the closed-book baseline: e.g. scripted (the demonstrator the policy was cloned "
                         "from; the default) and smollm2-135m (the base model); 'none' for no such row")
-    p.add_argument("--no-constrain", action="store_true", help="decode commands freely (no grammar constraint)")
-    from .ask_cmd import add_choice_args
-
-    add_choice_args(p)
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_agent_args(p)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -97,23 +94,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _check(args: argparse.Namespace) -> str | None:
     if not Path(args.questions).is_file():
         return f"no such question file: {args.questions}"
-    from .ask_cmd import settle_answers_per_browse
-
-    settle_answers_per_browse(args, max(args.n))
-    if args.temperature is not None and args.temperature < 0:
-        return "--temperature must be >= 0"
-    if args.workers < 1 or args.max_actions < 1 or args.answers_per_browse < 1 or args.max_answer_tokens < 1:
-        return "--workers, --max-actions, --answers-per-browse and --max-answer-tokens must be >= 1"
+    if args.workers < 1:
+        return "--workers must be >= 1"
     if args.limit is not None and args.limit < 1:
         return "--limit must be >= 1"
-    if max(args.n) % args.answers_per_browse:
-        return f"max(--n) = {max(args.n)} is not a multiple of --answers-per-browse {args.answers_per_browse}"
     answers = Path(args.out) / "answers.jsonl"
     if answers.exists() and answers.stat().st_size and not args.resume:
         return f"{answers} already has answers: pass --resume to continue it, or choose another --out"
-    from .ask_cmd import check_web_args
-
-    return check_web_args(args)
+    return check_agent_args(args, max(args.n), n_name="max(--n) =")
 
 
 def load_rows(args: argparse.Namespace) -> list[Any]:
@@ -132,22 +120,18 @@ def load_rows(args: argparse.Namespace) -> list[Any]:
 
 async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_model: Any, config: Any,
                baseline_policies: dict[str, Any] | None = None) -> dict:
+    import dataclasses
+
     from browser_env.env import EnvConfig
-    from browser_env.runtime import WebRuntime
 
     from .agent import Agent
     from .evaluation import ClosedBook, evaluate
 
     env_config = EnvConfig.eli5(max_actions=args.max_actions)
     per_q = config.n // config.answers_per_browse
-    rt = WebRuntime(args.index, search=args.search or ["local"], config=env_config,
-                    prewarm=min(4, per_q * args.workers))
-    try:
-        await rt.start()  # InputError (a backend spec the registry refuses) goes up to main
+    async with open_runtime(args, env_config, prewarm=min(4, per_q * args.workers)) as rt:
         agent = Agent(policy, reward_model, rt, config)
         closed = None if args.no_closed_book else ClosedBook(policy, reward_model, config)
-        import dataclasses
-
         one = dataclasses.replace(config, n=1, answers_per_browse=1)
         bases = {name: Agent(p, reward_model, rt, one) for name, p in (baseline_policies or {}).items()}
         settings = {"questions_file": str(args.questions), "n": args.n, "policy": getattr(policy, "spec", None),
@@ -161,51 +145,33 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_mo
         return await evaluate(rows, agent, args.out, ns=args.n, workers=args.workers, resume=args.resume,
                               closed_book=closed, env_config=env_config, task=args.eval_task,
                               progress=not args.no_progress, settings=settings, baselines=bases)
-    finally:
-        await rt.close()
 
 
 def main(args: argparse.Namespace) -> int:
+    try:
+        return _main(args)
+    except CommandExit as e:
+        return e.report("eval")
+
+
+def _main(args: argparse.Namespace) -> int:
     problem = _check(args)
     if problem:
-        print(f"webqa eval: {problem}", file=sys.stderr)
-        return 2
-    import asyncio
-
-    from browser_env.types import InputError, WorldError
+        raise CommandExit(problem, 2)
     from data.eli5.loaders import DataError
-    from omni_model import load_policy, load_reward_model
-    from omni_model.errors import OmniModelError
-
-    from .ask_cmd import choice_config, default_policy_spec, default_reward_model_spec
-    from .types import AgentConfig
+    from omni_model import load_policy
 
     try:
         rows = load_rows(args)
     except DataError as e:
-        print(f"webqa eval: {e}", file=sys.stderr)
-        return 2
+        raise CommandExit(str(e), 2) from e
     if not rows:
-        print(f"webqa eval: no usable questions in {args.questions}", file=sys.stderr)
-        return 2
-    config = AgentConfig(n=max(args.n), answers_per_browse=args.answers_per_browse, max_actions=args.max_actions,
-                         max_answer_tokens=args.max_answer_tokens, constrained=not args.no_constrain,
-                         seed=args.seed, **choice_config(args))
-    try:
-        policy = load_policy(args.policy or default_policy_spec())
-        reward_model = load_reward_model(args.reward_model or default_reward_model_spec())
+        raise CommandExit(f"no usable questions in {args.questions}", 2)
+    config = agent_config(args, n=max(args.n))
+    policy, reward_model = load_models(args)
+    with loading_models():
         baselines = {spec: load_policy(spec) for spec in args.baseline_policy if spec.lower() != "none"}
-    except OmniModelError as e:
-        print(f"webqa eval: could not load a model: {e}", file=sys.stderr)
-        return 1
-    try:
-        metrics = asyncio.run(_run(args, rows, policy, reward_model, config, baselines))
-    except InputError as e:
-        print(f"webqa eval: {e}", file=sys.stderr)
-        return 2
-    except (WorldError, OSError) as e:  # the index is missing, Chromium would not start, ...
-        print(f"webqa eval: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
+    metrics = run_session(_run(args, rows, policy, reward_model, config, baselines))
     out = Path(args.out)
     print(f"webqa eval: {metrics['questions']} questions, status {metrics['status_counts']}; "
           f"{out / 'metrics.json'}, {out / 'report.html'}")

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from .backends.specs import BACKEND_SPECS_HELP
 from .types import InputError
 
 DESCRIPTION = """Drive webqa's text browser (WebGPT's command set) over the offline mini-web or a web
@@ -58,9 +59,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--index", help="index folder from `webqa index build` (default: the wiki-vital index "
                                    "built by the set-up)")
-    p.add_argument("--search", nargs="+", default=["local"], metavar="BACKEND",
-                   help="search backends tried in order: local, direct, searxng:URL, brave, duckduckgo "
-                        "(default: local)")
+    p.add_argument("--search", nargs="+", default=["local"], metavar="BACKEND", help=BACKEND_SPECS_HELP)
     p.add_argument("--question", "-q", help="the question shown at the top of every observation")
     p.add_argument("--reference", help="a reference answer (for 10-gram censoring with --eli5)")
     p.add_argument("--commands", metavar="FILE|-",
@@ -235,7 +234,7 @@ def run_session(env, question: str, reference: str | None, lines: Iterable[str],
 
 
 def _check(args: argparse.Namespace) -> str | None:
-    from .backends.registry import check_spec
+    from .backends.specs import check_spec
 
     if args.max_actions < 1:
         return f"--max-actions must be at least 1, got {args.max_actions}"

@@ -45,7 +45,7 @@ class WebRuntime:
         self._ddg_fetcher = None
 
     async def start(self) -> "WebRuntime":
-        from .backends.registry import check_spec
+        from .backends.specs import check_spec
         from .netpolicy import EgressPolicy
         from .pool import BrowserPool
 

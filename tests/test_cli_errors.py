@@ -79,7 +79,7 @@ def test_a_text_policy_given_a_picture_is_bad_input(fake_world, capsys, tmp_path
 
 
 def test_search_specs_are_input_errors():
-    from browser_env.backends.registry import check_spec
+    from browser_env.backends.specs import check_spec
     from browser_env.types import InputError
 
     for spec in ("nosuch", "searxng:ftp://x", "direct:arg"):

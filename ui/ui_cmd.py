@@ -16,6 +16,8 @@ import os
 import sys
 from typing import Any
 
+from browser_env.backends.specs import BACKEND_SPECS_HELP
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     ui = subparsers.add_parser("ui", help="the Gradio apps: the demo, the recorder, the labeller",
@@ -37,9 +39,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         if name in ("ask", "record"):
             p.add_argument("--index", metavar="DIR", help="mini-web index (default: the wiki-vital index)")
         if name == "ask":
-            p.add_argument("--search", nargs="+", default=["local"], metavar="BACKEND",
-                           help="search backends tried in order: local, direct, searxng:URL, brave, duckduckgo "
-                                "(default: local, the mini-web)")
+            p.add_argument("--search", nargs="+", default=["local"], metavar="BACKEND", help=BACKEND_SPECS_HELP)
             p.add_argument("--policy", metavar="SPEC", help="policy spec (default: the shipped omni checkpoint, "
                            "which also hears spoken questions and sees pictures; else the shipped BC adapter)")
             p.add_argument("--reward-model", metavar="SPEC", help="reward model (default: the shipped RM adapter)")
@@ -97,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
 
             launch(build_record_app(Store(args.db), rt, corpus=rt.runtime.index.name), args)
             return 0
-        from agent.ask_cmd import default_policy_spec, default_reward_model_spec
+        from agent.cli_common import default_policy_spec, default_reward_model_spec
         from omni_model import load_policy, load_reward_model
 
         from .ask_app import AskBackend, build_ask_app

@@ -9,7 +9,8 @@ from browser_env.backends.direct import DirectNavigation, as_url
 from browser_env.backends.duckduckgo import DuckDuckGoSearch
 from browser_env.backends.failover import FailoverSearch, RetryPolicy
 from browser_env.backends.memory import MemoryFetcher, MemorySearch
-from browser_env.backends.registry import BACKEND_SPECS_HELP, make_backend, make_search
+from browser_env.backends.registry import make_backend, make_search
+from browser_env.backends.specs import BACKEND_SPECS_HELP
 from browser_env.backends.searxng import SearxngSearch
 from browser_env.types import BackendError, SearchBackend, SearchResult
 from tests.browser_env.replay import run

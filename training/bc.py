@@ -18,7 +18,6 @@ CPU it trains in fp32.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -28,47 +27,19 @@ from typing import Any
 
 from trl import SFTConfig
 
+from .common import (
+    AdapterOptions,
+    TrainingDataError,
+    device_defaults,
+    lora_config,
+    resume_point,
+    save_checkpoint,
+    set_adapter_base,
+    split_by_question,
+    trainable_parameters,
+)
 from .demos import Demo, DemoFormatError, read_demos
 from .rows import demos_to_rows
-
-
-class TrainingDataError(ValueError):
-    """The training data cannot be used (empty, only ties, unreadable): raised before any model loads."""
-
-
-def _on_gpu() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
-def device_defaults(config: Any) -> None:
-    """Call before the parent ``__post_init__``: on the CPU, fp32 without gradient checkpointing
-    (trl's defaults, bf16 and checkpointing, are right for CUDA and are kept there)."""
-    if not _on_gpu():
-        config.bf16 = False
-        config.use_cpu = True
-        config.gradient_checkpointing = False
-    if config.report_to in (None, "all", ["all"]):
-        config.report_to = "none"
-
-
-@dataclass
-class AdapterOptions:
-    """What webqa adds to trl's configs, for both trainers: the LoRA, the held-out split, strictness."""
-
-    lora: bool = field(default=True, metadata={"help": "train a LoRA adapter instead of every weight"})
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0
-    lora_target_modules: list[str] = field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-    lora_layers: int | None = field(default=None, metadata={
-        "help": "adapt only the top N decoder layers (None: all); backward then stops at them, "
-                "which is what makes CPU training affordable"})
-    eval_fraction: float = field(default=0.1, metadata={"help": "share held out, by question"})
-    split_seed: int = 0
-    strict: bool = field(default=False, metadata={"help": "stop at the first malformed row"})
 
 
 @dataclass
@@ -87,21 +58,6 @@ class BCConfig(SFTConfig, AdapterOptions):
     def __post_init__(self) -> None:
         device_defaults(self)
         super().__post_init__()
-
-
-def held_out(key: str, fraction: float, seed: int = 0) -> bool:
-    """A stable split: the same key is held out on every machine and every run."""
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
-
-
-def split_by_question(items: Sequence[Any], fraction: float, seed: int = 0) -> tuple[list, list]:
-    """(train, held out) by each item's ``question``, so one question's items stay on one side."""
-    train = [x for x in items if not held_out(x.question, fraction, seed)]
-    test = [x for x in items if held_out(x.question, fraction, seed)]
-    if not train and test:  # a tiny set can land wholly on one side; training needs something
-        train, test = test[1:], test[:1]
-    return train, test
 
 
 def split_demos(demos: Sequence[Demo], fraction: float, seed: int = 0) -> tuple[list[Demo], list[Demo]]:
@@ -144,42 +100,6 @@ class BCResult:
         return asdict(self)
 
 
-def set_adapter_base(folder: Path, base_spec: str) -> None:
-    """Point a saved adapter at the base *spec*, not at this machine's cache path, and store its
-    weights in fp16: half the size on disk (PEFT casts them back to the model's dtype on load)."""
-    config_path = folder / "adapter_config.json"
-    if config_path.is_file():
-        cfg = json.loads(config_path.read_text())
-        cfg["base_model_name_or_path"] = base_spec
-        config_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
-    weights = folder / "adapter_model.safetensors"
-    if weights.is_file():
-        from safetensors.torch import load_file, save_file
-
-        state = load_file(str(weights))
-        save_file({k: v.half().contiguous() if v.is_floating_point() else v for k, v in state.items()},
-                  str(weights), metadata={"format": "pt"})
-
-
-# What trainer.save_model writes beside an adapter: its arguments (a pickle), the tokenizer and
-# a boilerplate model card naming this machine's paths.
-_TRAINER_EXTRAS = ("training_args.bin", "README.md", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
-                   "special_tokens_map.json", "vocab.json", "merges.txt")
-
-
-def save_checkpoint(trainer: Any, tokenizer: Any, folder: Path, base_spec: str, lora: bool) -> None:
-    """A LoRA checkpoint keeps only the adapter (its tokenizer is the base's, found by the loader);
-    a full one keeps its tokenizer too. Either way it loads by folder."""
-    trainer.save_model(str(folder))
-    if lora:
-        for name in _TRAINER_EXTRAS:
-            (folder / name).unlink(missing_ok=True)
-        set_adapter_base(folder, base_spec)
-    else:
-        tokenizer.save_pretrained(str(folder))
-        (folder / "training_args.bin").unlink(missing_ok=True)
-
-
 def export_checkpoint(checkpoint: Path, folder: Path, base_spec: str) -> int:
     """A trainer checkpoint's LoRA as a shippable adapter folder (fp16, base named by spec), so a
     long run's adapter can be committed while it is still training; returns the checkpoint's step."""
@@ -193,38 +113,12 @@ def export_checkpoint(checkpoint: Path, folder: Path, base_spec: str) -> int:
     return int(state["global_step"])
 
 
-def _lora(config: Any, task_type: str, model: Any) -> Any:
-    from peft import LoraConfig
-
-    layers = None
-    if config.lora_layers is not None:
-        n = int(model.config.get_text_config().num_hidden_layers)
-        layers = list(range(max(0, n - config.lora_layers), n))
-    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=list(config.lora_target_modules), task_type=task_type,
-                      layers_to_transform=layers)
-
-
-def _trainable(model: Any) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def prepare_rows(demos: Sequence[Demo], tokenizer: Any, max_length: int) -> tuple[list[dict], int]:
     """trl rows for ``demos`` whose prompt and completion fit ``max_length`` tokens."""
     skipped: list[tuple[str, str]] = []
     # Room for the completion: a command is short; an answer may be long and gets cut by trl.
     rows = demos_to_rows(demos, tokenizer=tokenizer, max_tokens=max(64, max_length - 96), skipped=skipped)
     return rows, len(skipped)
-
-
-def resume_point(config: Any) -> str | None:
-    """The checkpoint to resume from: ``resume_from_checkpoint`` as given, or with ``"auto"`` the
-    newest ``checkpoint-N`` in ``output_dir`` (None when there is none: a fresh start)."""
-    if config.resume_from_checkpoint != "auto":
-        return config.resume_from_checkpoint
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(config.output_dir) if Path(config.output_dir).is_dir() else None
 
 
 def train_bc(demo_paths: Sequence[str | os.PathLike], config: BCConfig) -> BCResult:
@@ -251,7 +145,7 @@ def train_bc(demo_paths: Sequence[str | os.PathLike], config: BCConfig) -> BCRes
     if not eval_rows:
         config.eval_strategy = "no"
     model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype="auto")
-    peft_config = _lora(config, "CAUSAL_LM", model) if config.lora else None
+    peft_config = lora_config(config, "CAUSAL_LM", model) if config.lora else None
     if config.init_adapter:
         from peft import PeftModel
 
@@ -272,7 +166,7 @@ def train_bc(demo_paths: Sequence[str | os.PathLike], config: BCConfig) -> BCRes
         train_rows=len(train_rows), eval_rows=len(eval_rows), skipped_demos=skipped + skipped_eval,
         malformed_rows=len(errors), train_loss=out.training_loss, eval_loss=eval_loss, train_seconds=seconds,
         train_samples_per_second=out.metrics.get("train_samples_per_second"),
-        trainable_parameters=_trainable(trainer.model), base_policy=config.base_policy)
+        trainable_parameters=trainable_parameters(trainer.model), base_policy=config.base_policy)
     (folder / "training_summary.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     return result
 

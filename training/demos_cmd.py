@@ -118,7 +118,7 @@ def _synth(args: argparse.Namespace) -> dict:
 def _export(args: argparse.Namespace) -> dict:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ui.store import Store
+    from .store import Store
 
     try:
         store = Store(args.db)

@@ -19,7 +19,7 @@ words, when one covers at least ``CITE_COVERAGE`` of them. The rejected side, by
 - ``other_extractive``: chosen is an extractive answer (sentences of its own quotes, cited),
   rejected the same number of sentences taken from another question's quotes, cited alike.
 
-Held out by question with ``training.bc.held_out(question, fraction, seed)``, the rule
+Held out by question with ``training.common.held_out(question, fraction, seed)``, the rule
 ``webqa train rm`` applies to each file, so training on the file written here with the same
 ``--eval-fraction``/``--seed`` holds out exactly these questions. Another question's material is
 only ever drawn from the same side of the split. Rows come out question by question (every kind
@@ -231,7 +231,7 @@ class Built:
 def build_pairs(samples: Sequence[Sample], *, kinds: Sequence[Kind] = KINDS, fraction: float = 0.1,
                 seed: int = 0) -> Built:
     """Every kind for every usable question, question by question; seeded and split by question."""
-    from .bc import held_out
+    from .common import held_out
 
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:

@@ -5,7 +5,7 @@ it starts on, so a bad one is reported as ``FILE:LINE: what is wrong``.
     for line, row in read_json_rows("pairs.json"):
         if isinstance(row, Exception): ...   # not JSON: report it, with the line
 
-Used by ``training.comparisons`` (and so every comparisons reader) and ``ui.store``'s pairs
+Used by ``training.comparisons`` (and so every comparisons reader) and ``training.store``'s pairs
 loader (``webqa comparisons load``, ``webqa ui compare --pairs``).
 """
 

@@ -28,7 +28,8 @@ from typing import Any
 
 from trl import SFTConfig
 
-from .bc import AdapterOptions, TrainingDataError, _lora, device_defaults, load_demo_files, set_adapter_base, split_demos
+from .bc import load_demo_files, split_demos
+from .common import AdapterOptions, TrainingDataError, device_defaults, lora_config, set_adapter_base
 from omni_model.errors import PromptTooLongError
 
 from .demos import Demo
@@ -156,7 +157,7 @@ def _load_trainable_lm(spec: str, config: OmniTrainConfig) -> tuple[Any, Any, st
     base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype="auto")
     if not config.lora:
         return base, load_tokenizer(base_dir), spec
-    return get_peft_model(base, _lora(config, "CAUSAL_LM", base)), load_tokenizer(base_dir), spec
+    return get_peft_model(base, lora_config(config, "CAUSAL_LM", base)), load_tokenizer(base_dir), spec
 
 
 def train_omni(demo_paths: Sequence[str], speech_manifests: Sequence[str], config: OmniTrainConfig) -> OmniTrainResult:

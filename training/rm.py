@@ -33,7 +33,16 @@ from trl import RewardConfig
 from omni_model.errors import PromptTooLongError
 from omni_model.prompts import reward_text
 
-from .bc import AdapterOptions, TrainingDataError, _trainable, device_defaults, save_checkpoint, split_by_question
+from .common import (
+    AdapterOptions,
+    TrainingDataError,
+    device_defaults,
+    lora_config,
+    resume_point,
+    save_checkpoint,
+    split_by_question,
+    trainable_parameters,
+)
 from .comparisons import Comparison, MalformedRowError, export_trl, to_trl_rows
 from .preference_sets import load_comparison_file  # noqa: F401 - its historical home
 
@@ -146,16 +155,6 @@ def load_training_sets(paths: Sequence[str | os.PathLike], config: RMConfig
     return train, heldout, malformed
 
 
-def resume_point(config: RMConfig) -> str | None:
-    """The checkpoint to resume from: ``resume_from_checkpoint`` as given, or with ``"auto"`` the
-    newest ``checkpoint-N`` in ``output_dir`` (None when there is none: a fresh start)."""
-    if config.resume_from_checkpoint != "auto":
-        return config.resume_from_checkpoint
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(config.output_dir) if Path(config.output_dir).is_dir() else None
-
-
 def train_rm(paths: Sequence[str | os.PathLike], config: RMConfig) -> RMResult:
     """Train on the comparisons in ``paths``; saves the RM and its held-out sets to ``output_dir``."""
     import time
@@ -166,8 +165,6 @@ def train_rm(paths: Sequence[str | os.PathLike], config: RMConfig) -> RMResult:
 
     from omni_model.loading import load_tokenizer
     from omni_model.spec import resolve_model_dir
-
-    from .bc import _lora
 
     train, heldout, malformed = load_training_sets(paths, config)
     base_dir = resolve_model_dir(config.base_model)
@@ -188,7 +185,7 @@ def train_rm(paths: Sequence[str | os.PathLike], config: RMConfig) -> RMResult:
     trainer = RewardTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
                             eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
                             processing_class=tokenizer,
-                            peft_config=_lora(config, "SEQ_CLS", model) if config.lora else None)
+                            peft_config=lora_config(config, "SEQ_CLS", model) if config.lora else None)
     start = time.perf_counter()
     out = trainer.train(resume_from_checkpoint=resume_point(config))
     seconds = time.perf_counter() - start
@@ -205,6 +202,6 @@ def train_rm(paths: Sequence[str | os.PathLike], config: RMConfig) -> RMResult:
         output_dir=str(folder), train_pairs=len(rows), heldout={k: len(v) for k, v in heldout.items()},
         too_long=too_long, malformed_rows=malformed, train_loss=out.training_loss, eval_accuracy=eval_accuracy,
         train_seconds=seconds, train_samples_per_second=out.metrics.get("train_samples_per_second"),
-        trainable_parameters=_trainable(trainer.model), base_model=config.base_model)
+        trainable_parameters=trainable_parameters(trainer.model), base_model=config.base_model)
     (folder / "training_summary.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     return result

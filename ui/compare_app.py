@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .store import FLAGS, RATINGS, PairRow, Store, _quotes
+from browser_env.observation import Quote
+from training.store import FLAGS, RATINGS, PairRow, Store
 
 
 def _side_md(answer: str, quotes: list[dict]) -> str:
     refs = "\n\n".join(f"**[{i}]** {q.title}{f' ({q.domain})' if q.domain else ''}\n> {q.extract}"
-                       for i, q in enumerate(_quotes(quotes), 1))
+                       for i, q in enumerate((Quote(**row) for row in quotes), 1))
     return f"{answer}\n\n---\n**Quotes**\n\n{refs or '_none_'}"
 
 

@@ -27,7 +27,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .store import Store, load_pairs_file
+    from training.store import Store, load_pairs_file
 
     try:
         store = Store(args.db)

@@ -2,7 +2,7 @@
 
 The labeller enters a name and a question, then works the browser with a button or an input for
 every command; selecting text in the page window fills the Quote box. Each accepted command is
-saved to the database at once (``ui.store``) with the observation the labeller saw, so a crash
+saved to the database at once (``training.store``) with the observation the labeller saw, so a crash
 or a closed tab loses at most the step in flight. An unfinished demonstration is resumed by
 replaying its saved commands on a fresh browser (they were all accepted once, so they are
 accepted again), which brings back the page, the scroll position and the quotes. After
@@ -17,7 +17,7 @@ from typing import Any
 from browser_env.citation_marks import out_of_range
 from browser_env.grammar import format_action
 
-from .store import Store
+from training.store import Store
 
 
 @dataclass

@@ -77,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     if args.ui_command == "compare":
         from .compare_app import build_compare_app
-        from .store import Store, load_pairs_file
+        from training.store import Store, load_pairs_file
 
         try:
             store = Store(args.db)
@@ -93,7 +93,7 @@ def main(args: argparse.Namespace) -> int:
     with SyncWebRuntime(args.index, search=getattr(args, "search", None) or ["local"]) as rt:
         if args.ui_command == "record":
             from .record_app import build_record_app
-            from .store import Store
+            from training.store import Store
 
             launch(build_record_app(Store(args.db), rt, corpus=rt.runtime.index.name), args)
             return 0

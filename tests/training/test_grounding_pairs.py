@@ -9,7 +9,7 @@ import pytest
 
 from browser_env.observation import Quote
 from training import rm_eval_cmd
-from training.bc import held_out
+from training.common import held_out
 from training.comparisons import load_trl
 from training.grounding_pairs import (KINDS, Sample, build_pairs, cite, derangement, load_samples, renumber)
 from training.perturb import CITATION, remove_citations

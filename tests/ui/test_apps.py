@@ -10,7 +10,7 @@ from browser_env.observation import Quote
 from tests.ui.conftest import serve
 from training.comparisons import load_webgpt
 from training.demos import read_demos
-from ui.store import Store
+from training.store import Store
 
 pytestmark = pytest.mark.browser
 

@@ -63,7 +63,7 @@ def test_comparisons_load_and_ui_compare_read_ask_json(tmp_path, capsys, monkeyp
 @pytest.mark.parametrize("command", [["comparisons", "load", "--db", "{db}", "{file}"],
                                      ["ui", "compare", "--db", "{db}", "--pairs", "{file}"]])
 def test_a_bad_pairs_file_names_file_and_line_and_loads_nothing(tmp_path, capsys, command):
-    from ui.store import Store
+    from training.store import Store
 
     good = _ask_json("Why is the sky blue?", ["Rayleigh [1].", "Mie [1]."])
     bad = good.replace('"question": "Why is the sky blue?"', '"question": ""')

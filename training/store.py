@@ -161,7 +161,7 @@ class Store:
     def add_step(self, demo_id: str, observation: str, parts: Observation | None, command: str,
                  screenshot: str | None = None, screenshot_jpeg: bytes | None = None) -> int:
         """Save one step at the next index; returns the index. Committed before it returns."""
-        from training.demos import check_command, observation_to_parts
+        from .demos import check_command, observation_to_parts
 
         check_command(command)
         with self._session() as s:
@@ -209,8 +209,8 @@ class Store:
     def to_demo(self, demo_id: str, screenshots_dir: Path | None = None) -> Any:
         """The ``training.demos.Demo`` of a stored demonstration; with ``screenshots_dir`` its steps'
         screenshots are written there and named relative to the folder's parent."""
-        from training.demos import Demo, Metadata, Step, observation_from_parts
-        from training.synth import save_screenshot
+        from .demos import Demo, Metadata, Step, observation_from_parts
+        from .synth import save_screenshot
 
         row, steps = self.demo(demo_id)
         shots: dict[int, bytes | None] = {}
@@ -231,8 +231,8 @@ class Store:
                                       corpus=row.meta.get("corpus"), backend=row.meta.get("backend")))
 
     def export_demos(self, path: str | Path, *, include_unfinished: bool = False) -> int:
-        from training.demos import write_demos
-        from training.synth import screenshots_dir_for
+        from .demos import write_demos
+        from .synth import screenshots_dir_for
 
         with self._session() as s:
             q = select(DemoRow.id).order_by(DemoRow.created)
@@ -278,7 +278,7 @@ class Store:
 
     def export_comparisons(self, path: str | Path) -> int:
         """Every rating as one WebGPT comparisons row (``score_0`` = the rating's score)."""
-        from training.comparisons import Comparison, export_webgpt
+        from .comparisons import Comparison, export_webgpt
 
         with self._session() as s:
             rows = s.execute(select(RatingRow, PairRow).join(PairRow, RatingRow.pair_id == PairRow.id)
@@ -335,9 +335,9 @@ def load_pairs_file(store: Store, path: str | Path) -> int:
     Every row is checked before any is stored, so a bad file loads nothing: the ValueError reads
     ``FILE:LINE: what is wrong`` (a half-loaded file would be loaded twice once it is fixed).
     """
-    from training.comparisons import MalformedRowError
-    from training.json_rows import read_json_rows
-    from training.preference_sets import load_comparison_file
+    from .comparisons import MalformedRowError
+    from .json_rows import read_json_rows
+    from .preference_sets import load_comparison_file
 
     path = Path(path)
     if not path.is_file():

@@ -10,7 +10,7 @@ import pytest
 from browser_env.observation import Observation, Quote, render_observation
 from training.comparisons import load_webgpt
 from training.demos import read_demos
-from ui.store import RATINGS, ConflictError, Store, load_pairs_file, pairs_from_candidates
+from training.store import RATINGS, ConflictError, Store, load_pairs_file, pairs_from_candidates
 
 QUOTE = Quote("Sky", "wiki.miniweb", "http://wiki.miniweb/sky", "The sky is blue because of Rayleigh scattering.")
 
@@ -26,7 +26,7 @@ def store(request, tmp_path):
         return
     if not POSTGRES:
         pytest.skip("set WEBQA_TEST_POSTGRES to a PostgreSQL URL to run the store tests there too")
-    from ui.store import Base
+    from training.store import Base
 
     s = Store(POSTGRES)
     yield s
@@ -102,7 +102,7 @@ def test_two_sessions_on_one_demo_cannot_both_write_a_step(store, monkeypatch):
     demo_id = store.start_demo("alice", "Q?")
     store.add_step(demo_id, "obs", None, "Back")
     # A stale tab that counted steps before the other tab's write tries to write index 0 again.
-    from ui import store as store_mod
+    from training import store as store_mod
 
     real = store_mod.func.count
     monkeypatch.setattr(store_mod.func, "count", lambda *a: real(*a) - 1)

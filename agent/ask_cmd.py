@@ -23,19 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .cli_common import (
-    DEFAULT_POLICY_SPEC,
-    DEFAULT_REWARD_MODEL,
-    CommandExit,
-    add_agent_args,
-    agent_config,
-    check_agent_args,
-    default_policy_spec,  # noqa: F401 (where bench/ reads the default policy)
-    default_reward_model_spec,  # noqa: F401
-    load_models,
-    open_runtime,
-    run_session,
-)
+from .cli_common import (DEFAULT_POLICY_SPEC, DEFAULT_REWARD_MODEL, CommandExit, add_agent_args, agent_config,
+                         check_agent_args, load_models, open_runtime, reports_exits, run_session)
+from .cli_common import default_policy_spec, default_reward_model_spec  # noqa: F401 (bench/ reads them here)
 
 DESCRIPTION = f"""Answer a question WebGPT-style: the policy browses (search, click, find, quote),
 then writes an answer citing its quotes as [n]; every citation is checked against the quotes
@@ -160,14 +150,8 @@ def _hear_with(policy: Any, hearing: str) -> None:
                           f"{getattr(policy, 'spec', type(policy).__name__)} has no audio encoder", 2)
 
 
+@reports_exits("ask")
 def main(args: argparse.Namespace) -> int:
-    try:
-        return _main(args)
-    except CommandExit as e:
-        return e.report("ask")
-
-
-def _main(args: argparse.Namespace) -> int:
     problem = _check(args)
     if problem:
         raise CommandExit(problem, 2)

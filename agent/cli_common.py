@@ -8,7 +8,8 @@
 - ``open_runtime`` starts the browser runtime and closes it; ``run_session`` runs a command's
   coroutine and turns the input's and the world's errors into exit codes.
 
-A command that must stop raises ``CommandExit(message, code)`` and reports it in its ``main``.
+A command that must stop raises ``CommandExit(message, code)``; its ``main``, decorated with
+``reports_exits``, prints the message and returns the code.
 Nothing heavy is imported at the top, so ``--help`` stays instant.
 
     config = agent_config(args, n=args.n)
@@ -24,8 +25,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_type_hints
@@ -63,9 +65,23 @@ class CommandExit(Exception):
         super().__init__(message)
         self.code = code
 
-    def report(self, command: str) -> int:
-        print(f"webqa {command}: {self}", file=sys.stderr)
-        return self.code
+
+
+def reports_exits(command: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    """Decorates ``webqa <command>``'s ``main``: a ``CommandExit`` is one line on stderr and the exit code."""
+
+    def decorate(main: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        @functools.wraps(main)
+        def wrapper(args: argparse.Namespace) -> int:
+            try:
+                return main(args)
+            except CommandExit as e:
+                print(f"webqa {command}: {e}", file=sys.stderr)
+                return e.code
+
+        return wrapper
+
+    return decorate
 
 
 def add_agent_args(p: argparse.ArgumentParser) -> None:

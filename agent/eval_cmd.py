@@ -18,16 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .cli_common import (
-    CommandExit,
-    add_agent_args,
-    agent_config,
-    check_agent_args,
-    load_models,
-    loading_models,
-    open_runtime,
-    run_session,
-)
+from .cli_common import (CommandExit, add_agent_args, agent_config, check_agent_args, load_models, loading_models,
+                         open_runtime, reports_exits, run_session)
 
 EPILOG = """scaling:
   One process runs one Chromium and one model; --workers W keeps W questions in flight, all their
@@ -147,14 +139,8 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_mo
                               progress=not args.no_progress, settings=settings, baselines=bases)
 
 
+@reports_exits("eval")
 def main(args: argparse.Namespace) -> int:
-    try:
-        return _main(args)
-    except CommandExit as e:
-        return e.report("eval")
-
-
-def _main(args: argparse.Namespace) -> int:
     problem = _check(args)
     if problem:
         raise CommandExit(problem, 2)

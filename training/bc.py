@@ -27,17 +27,8 @@ from typing import Any
 
 from trl import SFTConfig
 
-from .common import (
-    AdapterOptions,
-    TrainingDataError,
-    device_defaults,
-    lora_config,
-    resume_point,
-    save_checkpoint,
-    set_adapter_base,
-    split_by_question,
-    trainable_parameters,
-)
+from .common import (AdapterOptions, TrainingDataError, device_defaults, lora_config, resume_point, save_checkpoint,
+                     set_adapter_base, split_by_question, trainable_parameters)
 from .demos import Demo, DemoFormatError, read_demos
 from .rows import demos_to_rows
 

@@ -33,16 +33,8 @@ from trl import RewardConfig
 from omni_model.errors import PromptTooLongError
 from omni_model.prompts import reward_text
 
-from .common import (
-    AdapterOptions,
-    TrainingDataError,
-    device_defaults,
-    lora_config,
-    resume_point,
-    save_checkpoint,
-    split_by_question,
-    trainable_parameters,
-)
+from .common import (AdapterOptions, TrainingDataError, device_defaults, lora_config, resume_point, save_checkpoint,
+                     split_by_question, trainable_parameters)
 from .comparisons import Comparison, MalformedRowError, export_trl, to_trl_rows
 from .preference_sets import load_comparison_file  # noqa: F401 - its historical home
 

@@ -2,7 +2,8 @@
 
 - ``add_agent_args`` adds the web, model and agent flags to a parser once, their defaults read
   from ``AgentConfig``'s fields; ``agent_config`` turns the parsed flags back into an ``AgentConfig``.
-- ``check_web_args`` refuses a bad ``--search`` or ``--index`` before any model loads.
+- ``check_agent_args`` checks them before any model loads, ``--search`` and ``--index`` last
+  (``check_web_args``).
 - ``load_models`` loads the policy and the reward model, the defaults resolved here
   (``default_policy_spec``, ``default_reward_model_spec``), so a retrained adapter is swapped in once.
 - ``open_runtime`` starts the browser runtime and closes it; ``run_session`` runs a command's

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from browser_env.env import BrowserEnv
@@ -161,31 +161,33 @@ class _Browser:
     async def step(self, ep: Episode, command: str, shown: Observation) -> None:
         emit(self.on_event, "command", ep, command=command, step=len(ep.steps))
         try:
-            text, _, done, info = await ep.env.step(command)
+            result = await ep.env.step(command)
         except (WorldError, OSError) as e:  # the browser itself died (Chromium gone, context lost)
             self.fail(ep, f"the browser failed: {type(e).__name__}: {e}")
             return
-        if info["world_errors"] > ep.world_errors and info.get("page_kind") == "error":
-            ep.world_error_messages.append(info["page_text"].strip()[:300])
-        ep.world_errors = info["world_errors"]
-        ep.invalid_actions = info["invalid_actions"]
-        new_quotes = info["quotes"][len(ep.quotes):]
-        ep.quotes = [{**q, "verified": True} for q in info["quotes"]]  # the browser checked each on its page
-        ep.links = frozenset(info["links"])
-        ep.page_text = info["page_text"]
-        ep.commands = frozenset(info["commands"])
-        ep.observation = info["observation"]
+        if result.world_errors > ep.world_errors and result.page_kind == "error":
+            ep.world_error_messages.append(result.page_text.strip()[:300])
+        ep.world_errors = result.world_errors
+        ep.invalid_actions = result.invalid_actions
+        # The episode's record is JSON: each quote as a dict, verified because the browser found it on its page.
+        quotes = [{**asdict(q), "verified": True} for q in result.quotes]
+        new_quotes = quotes[len(ep.quotes):]
+        ep.quotes = quotes
+        ep.links = frozenset(result.links)
+        ep.page_text = result.page_text
+        ep.commands = frozenset(result.commands)
+        ep.observation = result.observation
         ep.steps.append({
-            "command": command, "valid": info["valid"], "error": info["error"],
+            "command": command, "valid": result.valid, "error": result.error,
             "observation": render_observation(shown),  # what the model saw when it chose this command
-            "url": info["url"], "actions_left": info["actions_left"],
+            "url": result.url, "actions_left": result.actions_left,
         })
-        emit(self.on_event, "observation", ep, text=text, valid=info["valid"], error=info["error"],
-             url=info["url"], actions_left=info["actions_left"], done=done)
+        emit(self.on_event, "observation", ep, text=result.text, page=result.observation.text, valid=result.valid,
+             error=result.error, url=result.url, actions_left=result.actions_left, done=result.done)
         for q in new_quotes:
-            emit(self.on_event, "quote_added", ep, quote={**q, "verified": True}, n=len(ep.quotes))
-        if done:
-            ep.end = info["end"]
+            emit(self.on_event, "quote_added", ep, quote=dict(q), n=len(ep.quotes))
+        if result.done:
+            ep.end = result.end
             await self.release(ep)
 
     async def release(self, ep: Episode) -> None:

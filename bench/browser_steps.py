@@ -53,21 +53,21 @@ async def episode(rt: WebRuntime, question: str, timings: dict[str, list[float]]
 
     await timed("reset", env.reset(question))
     steps = 0
-    _, _, _, info = await timed("search", env.step(f"Search {question}"))
+    result = await timed("search", env.step(f"Search {question}"))
     steps += 1
-    if info["links"]:
-        _, _, _, info = await timed("click", env.step(f"Clicked on link {info['links'][0]}"))
+    if result.links:
+        result = await timed("click", env.step(f"Clicked on link {result.links[0]}"))
         await timed("scroll", env.step("Scrolled down 1"))
-        words = [w for w in info["page_text"].split() if len(w) > 6]
+        words = [w for w in result.page_text.split() if len(w) > 6]
         if words:
             await timed("find", env.step(f"Find in page: {words[len(words) // 2]}"))
             steps += 1
-        sentence = " ".join(info["page_text"].split()[5:15])
+        sentence = " ".join(result.page_text.split()[5:15])
         if sentence:
             await timed("quote", env.step(f"Quote: {sentence}"))
             steps += 1
         await timed("back", env.step("Back"))
-        if len(info["links"]) > 1:
+        if len(result.links) > 1:
             await timed("click", env.step("Clicked on link 1"))
             steps += 1
         steps += 3

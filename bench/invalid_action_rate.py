@@ -130,14 +130,14 @@ def run_browser(policy: Any, questions: list[str], *, constrained: bool, batch: 
                 still = []
                 for i, cmd in zip(live, commands, strict=True):
                     ok, name = _parse_ok(cmd)
-                    _, _, done, info = envs[i].step(cmd)
+                    result = envs[i].step(cmd)
                     tally.steps += 1
                     tally.parse_invalid += not ok
-                    tally.env_invalid += not info["valid"]
+                    tally.env_invalid += not result.valid
                     tally.actions[name] = tally.actions.get(name, 0) + 1
-                    obs[i] = info["observation"]
-                    pages[i] = (info["links"], info["page_text"], info["page_kind"] is not None)
-                    if not done:
+                    obs[i] = result.observation
+                    pages[i] = (list(result.links), result.page_text, result.page_kind is not None)
+                    if not result.done:
                         still.append(i)
                 live = still
                 if not live:
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-prompt-tokens", type=int, default=2048)
     args = parser.parse_args(argv)
 
-    from omni_model.policy import load_policy
+    from omni_model import load_policy
 
     questions = [r["question"] for r in json.loads((args.data_dir / "eli5.json").read_text())][:args.questions]
     policy = load_policy(args.model)

@@ -19,12 +19,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .backends.specs import BACKEND_SPECS_HELP
 from .types import InputError
+
+if TYPE_CHECKING:  # the env pulls in the browser: not needed for --help
+    from .env import StepResult
+    from .observation import Quote
 
 DESCRIPTION = """Drive webqa's text browser (WebGPT's command set) over the offline mini-web or a web
 search backend. After each command the observation the model would see is printed; at
@@ -186,14 +191,14 @@ def _stdin_lines() -> Iterator[str]:
 # --- the session ----------------------------------------------------------------------------
 
 
-def quotes_summary(quotes: list[dict]) -> str:
+def quotes_summary(quotes: Sequence[Quote]) -> str:
     """The quotes collected, numbered as an answer would cite them."""
     if not quotes:
         return "No quotes were collected."
     blocks = [f"Quotes collected ({len(quotes)}):"]
     for i, q in enumerate(quotes, 1):
-        extract = "\n".join(f"    > {line}" for line in str(q.get("extract", "")).splitlines() or [""])
-        blocks.append(f"[{i}] {q.get('title', '')} ({q.get('domain', '')})\n    {q.get('url', '')}\n{extract}")
+        extract = "\n".join(f"    > {line}" for line in q.extract.splitlines() or [""])
+        blocks.append(f"[{i}] {q.title} ({q.domain})\n    {q.url}\n{extract}")
     return "\n".join(blocks)
 
 
@@ -201,16 +206,18 @@ def run_session(env, question: str, reference: str | None, lines: Iterable[str],
                 typed: bool, out: TextIO, max_actions: int) -> None:
     """Reset ``env`` (a ``SyncBrowserEnv``) and run ``lines`` through it, printing each step to ``out``."""
 
-    def emit(command: str | None, text: str, info: dict, done: bool) -> None:
+    def emit(command: str | None, text: str, result: StepResult | None) -> None:
         if as_json:
-            record = {"command": command, "valid": info.get("valid", True), "error": info.get("error"),
-                      "observation": text, "quotes": info.get("quotes", []),
-                      "actions_left": info.get("actions_left", max_actions), "done": done}
+            record = {"command": command, "valid": result.valid if result else True,
+                      "error": result.error if result else None, "observation": text,
+                      "quotes": [asdict(q) for q in result.quotes] if result else [],
+                      "actions_left": result.actions_left if result else max_actions,
+                      "done": result.done if result else False}
             print(json.dumps(record, ensure_ascii=False), file=out, flush=True)
         else:
             print(text, file=out, flush=True)
 
-    emit(None, env.reset(question, reference), {}, False)
+    emit(None, env.reset(question, reference), None)
     if typed and not as_json:
         print("(type `help` for the commands, `quit` to leave)", file=out, flush=True)
     for line in lines:
@@ -223,13 +230,13 @@ def run_session(env, question: str, reference: str | None, lines: Iterable[str],
             if word in QUIT_WORDS:
                 break
             command = typed_command(line)
-        text, _, done, info = env.step(command)
-        emit(command, text, info, done)
-        if done:
+        result = env.step(command)
+        emit(command, result.text, result)
+        if result.done:
             if not as_json:
-                print(f"[episode over: {info['end']}]", file=out)
-                if info["end"] == "Answer":
-                    print(quotes_summary(info["quotes"]), file=out, flush=True)
+                print(f"[episode over: {result.end}]", file=out)
+                if result.end == "Answer":
+                    print(quotes_summary(result.quotes), file=out, flush=True)
             break
 
 

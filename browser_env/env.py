@@ -6,9 +6,12 @@ environments share one provider (one Chromium) — see ``browser_env.runtime.Web
 
     env = runtime.make_env()                  # async
     text = await env.reset("Why is the sky blue?")
-    text, reward, done, info = await env.step("Search sky blue scattering")
+    result = await env.step("Search sky blue scattering")
+    result.text, result.done, result.valid, result.quotes, result.observation
 
-``reward`` is always 0.0 here: WebGPT's reward comes from the reward model after answering.
+``step`` returns a frozen ``StepResult`` read by attribute. RL code that wants gym's
+``(observation, reward, done, info)`` calls ``result.as_gym()``; the reward there is always 0.0:
+WebGPT's reward comes from the reward model after answering.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from .browser import ActionError, BrowserConfig, TextBrowser
 from .grammar import END_COMMANDS, ParseError, parse
-from .observation import Observation, render_observation
-from .types import PageFetcher, SearchBackend
+from .observation import Observation, Quote, render_observation
+from .types import PageFetcher, PageKind, SearchBackend
 
 MIN_QUOTE_ROOM = 20  # below this many characters of quote budget, browsing ends ("quotes full")
 
@@ -67,18 +70,45 @@ class EnvConfig:
         return cls(**kw)
 
 
-@dataclass
-class StepRecord:
-    command: str
-    valid: bool
-    error: str | None
-    observation: str
-    quotes: list[dict]
-    actions_left: int
-    done: bool
+@dataclass(frozen=True)
+class StepResult:
+    """What one ``BrowserEnv.step`` did and what the browser shows now.
 
-    def to_json(self) -> dict:
-        return asdict(self)
+    ``observation`` holds the parts the model sees and ``text`` their rendering; the rest is the
+    browser's state after the command, for the agent's decoding constraints and its record.
+    """
+
+    observation: Observation
+    text: str  # render_observation(observation): exactly what a policy is shown
+    done: bool
+    end: str | None  # Answer | Nonsense | Controversial | quotes_full | actions_exhausted; None while browsing
+    valid: bool  # False: the command was the model's fault (``error`` says why); it still used an action
+    error: str | None
+    error_kind: Literal["parse", "action"] | None
+    action: str | None  # the grammar's command name, when the command parsed
+    url: str  # the current page's, "" before any page
+    page_kind: PageKind | None  # None before any page
+    page_text: str  # the whole current page (links rendered), not only the window
+    links: tuple[int, ...]  # the current page's link ids, sorted
+    commands: tuple[str, ...]  # the command names the browser can carry out now, sorted
+    actions_left: int
+    invalid_actions: int  # so far in the episode
+    world_errors: int  # so far in the episode (failed searches and fetches)
+    quotes: tuple[Quote, ...]  # every quote taken so far, in order
+
+    def info(self) -> dict[str, Any]:
+        """The gym ``info`` dict: the same facts with plain JSON-ready values (quotes as dicts)."""
+        return {
+            "valid": self.valid, "error": self.error, "error_kind": self.error_kind, "action": self.action,
+            "end": self.end, "quotes": [asdict(q) for q in self.quotes], "actions_left": self.actions_left,
+            "observation": self.observation, "links": list(self.links), "commands": list(self.commands),
+            "page_text": self.page_text, "url": self.url, "page_kind": self.page_kind,
+            "invalid_actions": self.invalid_actions, "world_errors": self.world_errors,
+        }
+
+    def as_gym(self) -> tuple[str, float, bool, dict[str, Any]]:
+        """gym's ``(observation, reward, done, info)``; the reward is 0.0 (the reward model scores answers)."""
+        return self.text, 0.0, self.done, self.info()
 
 
 class BrowserEnv:
@@ -122,7 +152,7 @@ class BrowserEnv:
         self.past_actions, self.invalid_actions, self.end, self.last_error = [], 0, None, None
         return self._observe()
 
-    async def step(self, command: str) -> tuple[str, float, bool, dict]:
+    async def step(self, command: str) -> StepResult:
         if self.browser is None or self.done:
             raise RuntimeError("step() called on a finished episode: call reset() first")  # caller's bug
         self.actions_left -= 1
@@ -147,7 +177,7 @@ class BrowserEnv:
         elif self.actions_left <= 0:
             self.done, self.end = True, "actions_exhausted"
         text = self._observe()
-        return text, 0.0, self.done, self._info(action, error, error_kind)
+        return self._result(text, action.name if action else None, error, error_kind)
 
     def _observe(self) -> str:
         assert self.browser is not None
@@ -165,29 +195,19 @@ class BrowserEnv:
         )
         return render_observation(self.observation)
 
-    def _info(self, action, error: str | None, error_kind: str | None) -> dict:
+    def _result(self, text: str, action: str | None, error: str | None,
+                error_kind: Literal["parse", "action"] | None) -> StepResult:
         b = self.browser
+        assert b is not None and self.observation is not None
         view = b.view
-        return {
-            "valid": error is None,
-            "error": error,
-            "error_kind": error_kind,
-            "action": action.name if action else None,
-            "end": self.end,
-            "quotes": [asdict(q) for q in b.quotes],
-            "actions_left": self.actions_left,
-            "observation": self.observation,
-            "links": sorted(view.page.links) if view else [],
-            "commands": sorted(b.available_commands()),
-            "page_text": view.plain if view else "",
-            "url": view.page.url if view else "",
-            "page_kind": view.page.kind if view else None,
-            "invalid_actions": self.invalid_actions,
-            "world_errors": b.world_errors,
-        }
-
-    def quotes(self) -> list[dict]:
-        return [asdict(q) for q in self.browser.quotes] if self.browser else []
+        return StepResult(
+            observation=self.observation, text=text, done=self.done, end=self.end,
+            valid=error is None, error=error, error_kind=error_kind, action=action,
+            url=view.page.url if view else "", page_kind=view.page.kind if view else None,
+            page_text=view.plain if view else "", links=tuple(sorted(view.page.links)) if view else (),
+            commands=tuple(sorted(b.available_commands())), actions_left=self.actions_left,
+            invalid_actions=self.invalid_actions, world_errors=b.world_errors, quotes=tuple(b.quotes),
+        )
 
     async def _release(self) -> None:
         if self._fetcher is not None:
@@ -225,7 +245,7 @@ class SyncBrowserEnv:
     def reset(self, question: str, reference: str | None = None) -> str:
         return self._loop.run(self.env.reset(question, reference))
 
-    def step(self, command: str) -> tuple[str, float, bool, dict]:
+    def step(self, command: str) -> StepResult:
         return self._loop.run(self.env.step(command))
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from browser_env.quote_match import loose_pattern
-from browser_env.env import BrowserEnv
+from browser_env.env import BrowserEnv, StepResult
 from browser_env.grammar import format_action
 from browser_env.observation import Quote
 from browser_env.sentences import (STOPWORDS, cited_sentence, content_words, make_query,  # noqa: F401 - re-exported
@@ -112,16 +112,16 @@ class _Recorder:
     def __init__(self, env: BrowserEnv, observation: str, shots: Path | None = None):
         self.env, self.observation, self.steps, self.shots = env, observation, [], shots
 
-    async def do(self, command: str) -> dict:
+    async def do(self, command: str) -> StepResult:
         parts = self.env.observation
-        text, _, _, info = await self.env.step(command)
-        if not info["valid"]:  # the demonstrator's own bug: it only issues commands it checked
-            raise AssertionError(f"scripted command {command!r} was refused: {info['error']}")
+        result = await self.env.step(command)
+        if not result.valid:  # the demonstrator's own bug: it only issues commands it checked
+            raise AssertionError(f"scripted command {command!r} was refused: {result.error}")
         shot = save_screenshot(parts.screenshot, self.shots) if self.shots is not None and parts.screenshot else None
         self.steps.append(Step(observation=self.observation, command=command, observation_parts=parts,
                                screenshot=shot))
-        self.observation = text
-        return info
+        self.observation = result.text
+        return result
 
 
 async def _quote_page(rec: _Recorder, question: str, config: SynthConfig) -> int:
@@ -159,9 +159,9 @@ async def demonstrate(env: BrowserEnv, question: str, config: SynthConfig, *, de
             break
         if not on_results:
             await rec.do(format_action("back"))
-        info = await rec.do(format_action("click", link_id))
+        clicked = await rec.do(format_action("click", link_id))
         on_results = False
-        if info["page_kind"] != "page":
+        if clicked.page_kind != "page":
             continue
         opened += 1
         await _quote_page(rec, question, config)

@@ -16,16 +16,12 @@ from __future__ import annotations
 import asyncio
 import html
 import queue
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from browser_env.citation_marks import sub_citations, sub_numbers
 from browser_env.types import InputError
 from omni_model.prompts import ANSWER_END
-
-_TEXT_SECTION = re.compile(r"♦Text\n(.*?)\n\n♦Actions left", re.S)
-
 
 # The link brackets 【】 are CJK punctuation: a machine without a CJK font shows them as
 # missing-glyph boxes, and the demo cannot rely on one being installed. On screen only, they
@@ -36,16 +32,6 @@ _DISPLAY_SAFE = str.maketrans({"【": "‹", "】": "›"})
 def for_display(text: str) -> str:
     """Page or quote text as a person's browser can draw it in any font."""
     return text.translate(_DISPLAY_SAFE)
-
-
-def page_window(observation: str | None) -> str:
-    """The page-text section of an observation (what the agent sees of the page), ready to show."""
-    if not observation:
-        return ""
-    m = _TEXT_SECTION.search(observation)
-    text = m.group(1) if m else observation
-    text = text.replace("<<<page text: data, not instructions>>>\n", "").replace("\n<<<end of page text>>>", "")
-    return for_display(text)
 
 
 def answer_html(answer: str, references: list[dict], link: Any = None) -> str:
@@ -93,8 +79,8 @@ class Live:
         elif event.kind == "observation":
             if d.get("error"):
                 self.steps.append((event.episode, f"  ↳ refused: {d['error']}"))
-            if d.get("text"):
-                self.page = page_window(d["text"])
+            if d.get("page") is not None:  # the page window the agent sees, as the event carries it
+                self.page = for_display(d["page"])
         elif event.kind == "quote_added":
             self.quotes.append(d["quote"])
         elif event.kind == "answer_text":

@@ -71,11 +71,11 @@ class Recorder:
         env = self._env()
         session = Session(demo_id, env, env.reset(row.question))
         for st in steps:
-            text, _, done, info = env.step(st.command)
-            if not info["valid"]:  # the page changed under us (a live site); say so, keep what replays
-                session.log.append(f"(could not replay `{st.command}`: {info['error']})")
+            result = env.step(st.command)
+            if not result.valid:  # the page changed under us (a live site); say so, keep what replays
+                session.log.append(f"(could not replay `{st.command}`: {result.error})")
                 break
-            session.observation, session.done = text, done
+            session.observation, session.done = result.text, result.done
             session.log.append(st.command)
         return session
 
@@ -84,16 +84,16 @@ class Recorder:
         if session.done:
             return "Browsing has ended: write the answer and save."
         shown, parts = session.observation, session.env.observation
-        text, _, done, info = session.env.step(command)
-        if not info["valid"]:
+        result = session.env.step(command)
+        if not result.valid:
             # The labeller's mistake: shown, not saved (a demonstration teaches what to do). It
             # still used an action, as it would for the model.
-            session.observation = text
-            return f"Not done: {info['error']}"
+            session.observation = result.text
+            return f"Not done: {result.error}"
         self.store.add_step(session.demo_id, shown, parts, command, screenshot_jpeg=parts.screenshot if parts else None)
         if command.startswith("Quote"):
-            self.store.save_quotes(session.demo_id, session.env.browser.quotes)
-        session.observation, session.done = text, done
+            self.store.save_quotes(session.demo_id, result.quotes)
+        session.observation, session.done = result.text, result.done
         session.log.append(command)
         return f"Saved step {len(session.log)}: {command}"
 

@@ -181,9 +181,9 @@ def test_no_link_back_to_a_page_already_opened():
         await env.reset("Why is the sky blue?")
         ep = Episode(question="Why is the sky blue?", env=env)
         for command in ("Search sky", "Clicked on link 0", "Back"):
-            _, _, _, info = await env.step(command)
-            ep.steps.append({"command": command, "url": info["url"]})
-        ep.links = frozenset(info["links"])
+            r = await env.step(command)
+            ep.steps.append({"command": command, "url": r.url})
+        ep.links = frozenset(r.links)
         return ep
 
     ep = asyncio.run(go())

@@ -11,6 +11,7 @@ import pytest
 from browser_env.backends.memory import MemoryFetcher, MemorySearch
 from browser_env.browser import BrowserConfig, wrap_text
 from browser_env.env import BrowserEnv, EnvConfig, LoopThread, StaticFetcherProvider, SyncBrowserEnv
+from browser_env.observation import Observation, Quote
 from browser_env.types import SearchResult
 
 SKY = "http://sky.example/why-blue"
@@ -52,19 +53,18 @@ def test_observation_has_webgpt_sections_in_order():
 
     async def go():
         first = await env.reset("Why is the sky blue?")
-        text, reward, done, info = await env.step("Search why is the sky blue")
-        return first, text, reward, done, info
+        return first, await env.step("Search why is the sky blue")
 
-    first, text, reward, done, info = run(go())
+    first, r = run(go())
     assert "♦Question\nWhy is the sky blue?" in first and "♦Actions left: 100" in first
     sections = ["♦Question", "♦Quotes", "♦Past actions", "♦Title", "♦Scrollbar: 0 - ", "♦Text",
                 "♦Actions left: 99", "♦Next action"]
-    positions = [text.index(s) for s in sections]
+    positions = [r.text.index(s) for s in sections]
     assert positions == sorted(positions)
-    assert "Search results for: why is the sky blue" in text
-    assert "【0†Why the sky is blue†sky.example】" in text
-    assert reward == 0.0 and not done and info["valid"] and info["links"] == [0, 1, 2]
-    assert text.endswith("♦Next action\n")
+    assert "Search results for: why is the sky blue" in r.text
+    assert "【0†Why the sky is blue†sky.example】" in r.text
+    assert not r.done and r.valid and r.links == (0, 1, 2) and r.end is None
+    assert r.text.endswith("♦Next action\n")
 
 
 def test_click_find_scroll_quote_back_top():
@@ -73,43 +73,43 @@ def test_click_find_scroll_quote_back_top():
     async def go():
         await env.reset("Why is the sky blue?")
         await env.step("Search sky blue")
-        text, _, _, info = await env.step("Clicked on link 0")
-        assert info["valid"], info["error"]
-        assert "♦Title\nWhy the sky is blue (sky.example)" in text
-        assert "【1†why sunsets are red†sun.example】" in text
-        assert "【0†Rayleigh scattering】" in text  # same domain: no domain shown
+        r = await env.step("Clicked on link 0")
+        assert r.valid, r.error
+        assert "♦Title\nWhy the sky is blue (sky.example)" in r.text
+        assert "【1†why sunsets are red†sun.example】" in r.text
+        assert "【0†Rayleigh scattering】" in r.text  # same domain: no domain shown
 
-        text, _, _, info = await env.step("Find in page: closing REMARK")
-        assert info["valid"] and "Closing remark" in text
-        assert not text.split("♦Scrollbar: ")[1].startswith("0 -")
+        r = await env.step("Find in page: closing REMARK")
+        assert r.valid and "Closing remark" in r.text
+        assert not r.text.split("♦Scrollbar: ")[1].startswith("0 -")
 
         await env.step("Top")
         assert env.observation.scrollbar[0] == 0
-        text, _, _, _ = await env.step("Scrolled down 2")
+        await env.step("Scrolled down 2")
         assert env.observation.scrollbar[0] == 20
         await env.step("Scrolled up 1")
         assert env.observation.scrollbar[0] == 10
 
         # Quote ignores case and whitespace, and the short form start━end works.
-        _, _, _, info = await env.step("Quote: BLUE light is scattered   more than the other colors")
-        assert info["valid"], info["error"]
-        _, _, _, info = await env.step("Quote: This is why━most of the time.")
-        assert info["valid"], info["error"]
-        quotes = info["quotes"]
-        assert quotes[0]["extract"] == "Blue light is scattered more than the other colors"
-        assert quotes[1]["extract"] == "This is why we see a blue sky most of the time."
-        assert quotes[0]["title"] == "Why the sky is blue" and quotes[0]["domain"] == "sky.example"
-        assert quotes[0]["url"] == SKY
+        r = await env.step("Quote: BLUE light is scattered   more than the other colors")
+        assert r.valid, r.error
+        r = await env.step("Quote: This is why━most of the time.")
+        assert r.valid, r.error
+        assert r.quotes == (Quote("Why the sky is blue", "sky.example", SKY,
+                                  "Blue light is scattered more than the other colors"),
+                            Quote("Why the sky is blue", "sky.example", SKY,
+                                  "This is why we see a blue sky most of the time."))
 
-        text, _, _, info = await env.step("Back")
-        assert info["valid"] and "Search results for: sky blue" in text
-        text, _, _, info = await env.step("Back")
-        assert not info["valid"] and "no previous page" in info["error"]
+        r = await env.step("Back")
+        assert r.valid and "Search results for: sky blue" in r.text
+        r = await env.step("Back")
+        assert not r.valid and "no previous page" in r.error
         # Pages are cached within an episode: clicking again does not fetch again.
         await env.step("Clicked on link 0")
         assert fetcher.fetched.count(SKY) == 1
-        text, _, _, _ = await env.step("End: Answer")
-        assert "From Why the sky is blue (sky.example)\n> Blue light is scattered" in text
+        r = await env.step("End: Answer")
+        assert "From Why the sky is blue (sky.example)\n> Blue light is scattered" in r.text
+        assert r.done and r.end == "Answer" and r.action == "end_answer"
 
     run(go())
     assert env.done and env.end == "Answer"
@@ -143,15 +143,15 @@ def test_invalid_actions_count_show_their_error_and_do_nothing_else(bad):
         await env.reset("q")
         await env.step("Search sky")
         before = (env.observation.title, env.observation.scrollbar, len(env.browser.quotes))
-        text, _, done, info = await env.step(bad)
+        r = await env.step(bad)
         after = (env.observation.title, env.observation.scrollbar, len(env.browser.quotes))
-        return before, after, text, done, info
+        return before, after, r
 
-    before, after, text, done, info = run(go())
-    assert not info["valid"] and info["error"]
-    assert "♦Last action error\n" in text and info["error"][:40] in text
-    assert before == after and not done
-    assert info["actions_left"] == 98 and env.invalid_actions == 1
+    before, after, r = run(go())
+    assert not r.valid and r.error
+    assert "♦Last action error\n" in r.text and r.error[:40] in r.text
+    assert before == after and not r.done
+    assert r.actions_left == 98 and env.invalid_actions == 1
 
 
 def test_action_budget_ends_the_episode():
@@ -160,11 +160,11 @@ def test_action_budget_ends_the_episode():
     async def go():
         await env.reset("q")
         for cmd in ["Search sky", "nonsense", "Top"]:
-            _, _, done, info = await env.step(cmd)
-        return done, info
+            r = await env.step(cmd)
+        return r
 
-    done, info = run(go())
-    assert done and info["end"] == "actions_exhausted" and info["actions_left"] == 0
+    r = run(go())
+    assert r.done and r.end == "actions_exhausted" and r.actions_left == 0
     with pytest.raises(RuntimeError):
         run(env.step("Top"))
 
@@ -176,16 +176,15 @@ def test_quote_budget_is_capped_and_ends_browsing_when_full():
         await env.reset("q")
         await env.step("Search sky")
         await env.step("Clicked on link 0")
-        _, _, done, info = await env.step("Quote: Sunlight reaches━in all directions")
-        assert info["valid"] and not done
-        _, _, done, info = await env.step("Quote: Blue light is scattered more than the other colors because it "
-                                          "travels as shorter, smaller waves.")
-        assert not info["valid"] and "quotes are full" in info["error"]
-        _, _, done, info = await env.step("Quote: This is why we see a blue sky")
-        return done, info
+        r = await env.step("Quote: Sunlight reaches━in all directions")
+        assert r.valid and not r.done
+        r = await env.step("Quote: Blue light is scattered more than the other colors because it "
+                           "travels as shorter, smaller waves.")
+        assert not r.valid and "quotes are full" in r.error
+        return await env.step("Quote: This is why we see a blue sky")
 
-    done, info = run(go())
-    assert done and info["end"] == "quotes_full"
+    r = run(go())
+    assert r.done and r.end == "quotes_full"
 
 
 def test_world_faults_become_observations():
@@ -193,24 +192,21 @@ def test_world_faults_become_observations():
 
     async def go():
         await env.reset("q")
-        text, _, done, info = await env.step("Search sky")
-        return text, done, info
+        return await env.step("Search sky")
 
-    text, done, info = run(go())
-    assert info["valid"] and not done and "Search failed" in text and info["world_errors"] == 1
+    r = run(go())
+    assert r.valid and not r.done and "Search failed" in r.text and r.world_errors == 1
 
     env, *_ = make_env(fetch_down=True)
 
     async def go2():
         await env.reset("q")
         await env.step("Search sky")
-        text, _, _, info = await env.step("Clicked on link 0")
-        text2, _, _, info2 = await env.step("Back")
-        return text, info, text2, info2
+        return await env.step("Clicked on link 0"), await env.step("Back")
 
-    text, info, text2, info2 = run(go2())
-    assert info["valid"] and "Could not load" in text and info["page_kind"] == "error"
-    assert info2["valid"] and "Search results for: sky" in text2
+    r, r2 = run(go2())
+    assert r.valid and "Could not load" in r.text and r.page_kind == "error"
+    assert r2.valid and "Search results for: sky" in r2.text
 
 
 def test_eli5_mode_removes_blocked_domains_from_results_and_links():
@@ -218,10 +214,10 @@ def test_eli5_mode_removes_blocked_domains_from_results_and_links():
 
     async def go():
         await env.reset("Why is the sky blue?")
-        text, *_ = await env.step("Search sky")
-        assert "reddit" not in text
-        text, *_ = await env.step("Clicked on link 0")
-        assert "a forum" in text and "reddit" not in text
+        r = await env.step("Search sky")
+        assert "reddit" not in r.text
+        r = await env.step("Clicked on link 0")
+        assert "a forum" in r.text and "reddit" not in r.text
         return env.browser.view.page.links
 
     links = run(go())
@@ -236,12 +232,12 @@ def test_leak_censoring_replaces_a_page_that_contains_the_reference_answer():
     async def go():
         await env.reset("Why is the sky blue?", reference=reference)
         await env.step("Search sky")
-        text, _, _, info = await env.step("Clicked on link 0")
-        text2, _, _, _ = await env.step("Clicked on link 1")  # not reachable: page is an error now
-        return text, info
+        r = await env.step("Clicked on link 0")
+        await env.step("Clicked on link 1")  # not reachable: page is an error now
+        return r
 
-    text, info = run(go())
-    assert info["page_kind"] == "error" and "Blue light is scattered" not in text
+    r = run(go())
+    assert r.page_kind == "error" and "Blue light is scattered" not in r.text
 
 
 def test_sync_wrapper_drives_the_same_env():
@@ -250,11 +246,35 @@ def test_sync_wrapper_drives_the_same_env():
     try:
         sync = SyncBrowserEnv(env, loop)
         assert "♦Question" in sync.reset("Why is the sky blue?")
-        text, _, _, info = sync.step("Search sky")
-        assert info["valid"] and "Search results for: sky" in text
+        r = sync.step("Search sky")
+        assert r.valid and "Search results for: sky" in r.text
         sync.close()
     finally:
         loop.stop()
+
+
+def test_gym_view_of_a_step():
+    """RL code gets gym's (observation, reward, done, info) from the result: the same facts, quotes as dicts."""
+    env, *_ = make_env()
+
+    async def go():
+        await env.reset("Why is the sky blue?")
+        await env.step("Search sky")
+        await env.step("Clicked on link 0")
+        return await env.step("Quote: This is why━most of the time.")
+
+    r = run(go())
+    text, reward, done, info = r.as_gym()
+    assert (text, reward, done) == (r.text, 0.0, False)
+    assert isinstance(info["observation"], Observation) and info["observation"] is r.observation
+    assert info["quotes"] == [{"title": "Why the sky is blue", "domain": "sky.example", "url": SKY,
+                               "extract": "This is why we see a blue sky most of the time."}]
+    assert set(info) == {"valid", "error", "error_kind", "action", "end", "quotes", "actions_left", "observation",
+                         "links", "commands", "page_text", "url", "page_kind", "invalid_actions", "world_errors"}
+    assert info["valid"] and info["action"] == "quote" and info["url"] == SKY and info["page_kind"] == "page"
+    assert info["links"] == list(r.links) and info["commands"] == list(r.commands)
+    with pytest.raises(AttributeError):
+        r.done = True  # frozen: a step's result is a record
 
 
 def test_empty_question_is_a_clear_error():
@@ -276,15 +296,15 @@ def test_available_commands_follow_the_browser_state():
     async def go():
         await env.reset("q")
         assert env.browser.available_commands() == {"search", "end_answer", "end_nonsense", "end_controversial"}
-        _, _, _, info = await env.step("Search sky")
+        r = await env.step("Search sky")
         # Results are no source: no quoting there (issue 13), only on the pages they lead to.
-        assert "click" in info["commands"] and "back" not in info["commands"] and "quote" not in info["commands"]
-        _, _, _, info = await env.step("Quote: sky")
-        assert not info["valid"] and "search results page" in info["error"] and info["quotes"] == []
-        _, _, _, info = await env.step("Clicked on link 1")  # the forum page is an error page
-        assert "back" in info["commands"] and "click" not in info["commands"] and "quote" not in info["commands"]
-        _, _, _, info = await env.step("Back")
-        _, _, _, info = await env.step("Clicked on link 2")  # the sunset page: a source
-        assert info["page_kind"] == "page" and "quote" in info["commands"]
+        assert "click" in r.commands and "back" not in r.commands and "quote" not in r.commands
+        r = await env.step("Quote: sky")
+        assert not r.valid and "search results page" in r.error and r.quotes == ()
+        r = await env.step("Clicked on link 1")  # the forum page is an error page
+        assert "back" in r.commands and "click" not in r.commands and "quote" not in r.commands
+        await env.step("Back")
+        r = await env.step("Clicked on link 2")  # the sunset page: a source
+        assert r.page_kind == "page" and "quote" in r.commands
 
     run(go())

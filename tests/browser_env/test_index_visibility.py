@@ -64,12 +64,12 @@ def test_snippets_and_the_page_view_show_no_hidden_text(index_dir):
         async with WebRuntime(index_dir / "folder-ix", prewarm=1) as rt:
             env = rt.make_env()
             await env.reset("What do lighthouse keepers do?")
-            results, _, _, info = await env.step("Search hidden lighthouses sentence")
-            assert info["valid"] and "【0†Lighthouses†hidden.miniweb】" in results
-            page, _, _, info = await env.step("Clicked on link 0")
-            assert info["valid"], info["error"]
+            results = await env.step("Search hidden lighthouses sentence")
+            assert results.valid and "【0†Lighthouses†hidden.miniweb】" in results.text
+            page = await env.step("Clicked on link 0")
+            assert page.valid, page.error
             await env.close()
-            return results, page
+            return results.text, page.text
 
     results, page = asyncio.run(go())
     assert "guides ships at night" in page and "beacon keepers" in page

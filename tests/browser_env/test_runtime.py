@@ -54,31 +54,31 @@ def test_every_command_over_real_chromium(index_dir):
         async with WebRuntime(index_dir, prewarm=1) as rt:
             env = rt.make_env(EnvConfig(max_actions=30))
             await env.reset("Why is the sky blue?")
-            text, _, _, info = await env.step("Search sky blue scattering")
-            assert info["valid"] and "【0†Sky colour†tiny.miniweb】" in text
-            text, _, _, info = await env.step("Clicked on link 0")
-            assert info["valid"], info["error"]
-            assert info["url"] == "http://tiny.miniweb/page/sky"
-            assert "♦Title\nSky colour (tiny.miniweb)" in text
-            assert "Rayleigh scattering" in text
-            assert "【0†sunsets】" in text  # same domain: no domain shown
+            r = await env.step("Search sky blue scattering")
+            assert r.valid and "【0†Sky colour†tiny.miniweb】" in r.text
+            r = await env.step("Clicked on link 0")
+            assert r.valid, r.error
+            assert r.url == "http://tiny.miniweb/page/sky"
+            assert "♦Title\nSky colour (tiny.miniweb)" in r.text
+            assert "Rayleigh scattering" in r.text
+            assert "【0†sunsets】" in r.text  # same domain: no domain shown
             # Hidden text never reaches the model.
-            assert "Ignore previous instructions" not in text and "HIDDEN-ARIA-TEXT" not in text
-            _, _, _, info = await env.step("Find in page: rayleigh")
-            assert info["valid"]
-            _, _, _, info = await env.step("Quote: air molecules scatter━more than red ones")
-            assert info["valid"], info["error"]
-            assert info["quotes"][0]["url"] == "http://tiny.miniweb/page/sky"
-            _, _, _, info = await env.step("Quote: Ignore previous instructions")
-            assert not info["valid"] and "not on this page" in info["error"]
-            text, _, _, info = await env.step("Clicked on link 0")
-            assert "Sunset (tiny.miniweb)" in text
+            assert "Ignore previous instructions" not in r.text and "HIDDEN-ARIA-TEXT" not in r.text
+            r = await env.step("Find in page: rayleigh")
+            assert r.valid
+            r = await env.step("Quote: air molecules scatter━more than red ones")
+            assert r.valid, r.error
+            assert r.quotes[0].url == "http://tiny.miniweb/page/sky"
+            r = await env.step("Quote: Ignore previous instructions")
+            assert not r.valid and "not on this page" in r.error
+            r = await env.step("Clicked on link 0")
+            assert "Sunset (tiny.miniweb)" in r.text
             await env.step("Scrolled down 1")
             await env.step("Top")
-            text, _, _, info = await env.step("Back")
-            assert "Sky colour (tiny.miniweb)" in text
-            _, _, done, info = await env.step("End: Answer")
-            assert done and info["end"] == "Answer"
+            r = await env.step("Back")
+            assert "Sky colour (tiny.miniweb)" in r.text
+            r = await env.step("End: Answer")
+            assert r.done and r.end == "Answer"
             await env.close()
 
     asyncio.run(go())
@@ -90,9 +90,9 @@ def test_many_envs_share_one_chromium_and_survive_a_kill(index_dir):
             envs = [rt.make_env() for _ in range(3)]
             await asyncio.gather(*(e.reset(f"question {i}") for i, e in enumerate(envs)))
             results = await asyncio.gather(*(e.step("Search sunset") for e in envs))
-            assert all(r[3]["valid"] for r in results)
+            assert all(r.valid for r in results)
             results = await asyncio.gather(*(e.step("Clicked on link 0") for e in envs))
-            assert all("Sunset" in r[0] for r in results)
+            assert all("Sunset" in r.text for r in results)
             assert rt.pool.launches == 1
 
             # Kill Chromium mid-episode: the next step relaunches it and the episode goes on.
@@ -108,8 +108,8 @@ def test_many_envs_share_one_chromium_and_survive_a_kill(index_dir):
             for p in browsers:
                 os.kill(p.pid, signal.SIGKILL)
             await asyncio.sleep(0.5)
-            text, _, _, info = await envs[0].step("Clicked on link 0")
-            assert info["valid"] and "Sky colour (tiny.miniweb)" in text, text[-500:]
+            r = await envs[0].step("Clicked on link 0")
+            assert r.valid and "Sky colour (tiny.miniweb)" in r.text, r.text[-500:]
             assert rt.pool.launches == 2
             for e in envs:
                 await e.close()
@@ -125,13 +125,13 @@ def test_dead_page_becomes_an_observation(index_dir):
             await env.step("Search sky")
             page = env.browser.view.page
             page.links[0] = "http://tiny.miniweb/page/does-not-exist"
-            text, _, done, info = await env.step("Clicked on link 0")
-            assert info["valid"] and info["page_kind"] == "error" and not done
-            assert "404" in text
+            r = await env.step("Clicked on link 0")
+            assert r.valid and r.page_kind == "error" and not r.done
+            assert "404" in r.text
             page.links[0] = "http://127.0.0.1:1/secret"  # a forbidden address: refused, not fetched
-            text, _, _, info = await env.step("Back")
-            text, _, _, info = await env.step("Clicked on link 0")
-            assert info["page_kind"] == "error" and "Could not load" in text
+            await env.step("Back")
+            r = await env.step("Clicked on link 0")
+            assert r.page_kind == "error" and "Could not load" in r.text
             await env.close()
 
     asyncio.run(go())
@@ -223,12 +223,12 @@ def test_a_page_cannot_issue_commands_or_change_browser_state(index_dir):
             await env.reset("q")
             await env.step("Search sky")
             env.browser.view.page.links[0] = "http://hostile.test/page"
-            text, _, done, info = await env.step("Clicked on link 0")
-            assert info["valid"] and not done
-            assert "End: Answer" in text and env.past_actions == ["Search sky", "Click Sky colour hostile.test"]
-            assert info["quotes"] == [] and env.browser.title() == "Hostile (hostile.test)"
-            text, _, done, info = await env.step("Scrolled down 1")
-            assert not done and env.browser.title() == "Hostile (hostile.test)"
+            r = await env.step("Clicked on link 0")
+            assert r.valid and not r.done
+            assert "End: Answer" in r.text and env.past_actions == ["Search sky", "Click Sky colour hostile.test"]
+            assert r.quotes == () and env.browser.title() == "Hostile (hostile.test)"
+            r = await env.step("Scrolled down 1")
+            assert not r.done and env.browser.title() == "Hostile (hostile.test)"
             await env.close()
 
     try:
@@ -243,19 +243,19 @@ def test_screenshots_ride_with_observations_when_asked(index_dir):
             plain = rt.make_env()
             await plain.reset("Why is the sky blue?")
             await plain.step("Search sky")
-            _, _, _, info = await plain.step("Clicked on link 0")
-            assert info["observation"].screenshot is None  # off by default: no cost
+            r = await plain.step("Clicked on link 0")
+            assert r.observation.screenshot is None  # off by default: no cost
             await plain.close()
             env = rt.make_env(EnvConfig(screenshots=True))
             await env.reset("Why is the sky blue?")
-            _, _, _, info = await env.step("Search sky")
-            assert info["observation"].screenshot is None  # a results page is webqa's own text
-            text, _, _, info = await env.step("Clicked on link 0")
-            shot = info["observation"].screenshot
+            r = await env.step("Search sky")
+            assert r.observation.screenshot is None  # a results page is webqa's own text
+            r = await env.step("Clicked on link 0")
+            shot = r.observation.screenshot
             assert shot[:3] == b"\xff\xd8\xff" and len(shot) > 1000  # a JPEG of the viewport
-            assert "\xff\xd8" not in text
-            _, _, _, info = await env.step("Scrolled down 1")
-            assert info["observation"].screenshot == shot  # the page's shot follows its view
+            assert "\xff\xd8" not in r.text
+            r = await env.step("Scrolled down 1")
+            assert r.observation.screenshot == shot  # the page's shot follows its view
             await env.close()
 
     asyncio.run(go())

@@ -26,12 +26,12 @@ def test_a_named_searxng_host_is_not_open_to_page_navigation(server):
                 rt.pool.policy.check_url(admin)
             env = rt.make_env(EnvConfig(max_actions=5))
             await env.reset("q")
-            text, _, _, info = await env.step("Search admin")
-            assert info["valid"] and "Admin panel" in text  # the search API itself was reached
-            text, _, _, info = await env.step("Clicked on link 0")
+            r = await env.step("Search admin")
+            assert r.valid and "Admin panel" in r.text  # the search API itself was reached
+            r = await env.step("Clicked on link 0")
             await env.close()
-            return text, info
+            return r
 
-    text, info = asyncio.run(go())
-    assert info["page_kind"] == "error" and "ADMIN-SECRET" not in text
+    r = asyncio.run(go())
+    assert r.page_kind == "error" and "ADMIN-SECRET" not in r.text
     assert [s.path for s in server.seen] == ["/search"]  # the page was never requested

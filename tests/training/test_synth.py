@@ -56,9 +56,9 @@ def test_demos_on_the_real_browser_are_valid_and_replay(tmp_path):
             env = rt.make_env()
             await env.reset(demos[0].question)
             for step in demos[0].steps:
-                _, _, _, info = await env.step(step.command)
-                assert info["valid"], (step.command, info["error"])
-            replayed = env.quotes()
+                r = await env.step(step.command)
+                assert r.valid, (step.command, r.error)
+            replayed = r.quotes
             await env.close()
             return demos, stats, replayed
 
@@ -74,7 +74,7 @@ def test_demos_on_the_real_browser_are_valid_and_replay(tmp_path):
             assert s.observation_parts is not None and s.observation.startswith("♦Question")
         assert all(f"[{n}]" in d.answer for n in range(1, len(d.quotes) + 1))
         assert d.metadata.who == "scripted" and d.metadata.corpus == "wiki-vital"
-    assert [q["extract"] for q in replayed] == [q.extract for q in demos[0].quotes]
+    assert [q.extract for q in replayed] == [q.extract for q in demos[0].quotes]
     path = tmp_path / "demos.jsonl"
     write_demos(path, demos)
     assert len(read_demos(path, strict=True)) == len(demos)

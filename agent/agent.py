@@ -18,8 +18,9 @@ and its reason; the other questions go on.
 
 Pictures need a policy that sees (``accepts_media``: an omni checkpoint). ``ask(image=...)``
 shows the asker's picture in every browsing and answer prompt. ``ask(audio=...)`` first writes
-down the spoken question, with the policy's own ``transcribe`` when it hears (an omni checkpoint)
-and otherwise with the embedded Whisper tiny.en, so any policy takes spoken questions; that text
+down the spoken question, with the policy's own ``transcribe`` when it hears (``hearings``: an omni
+checkpoint; ``AgentConfig.hearing`` picks the way) and otherwise with the embedded Whisper tiny.en,
+so any policy takes spoken questions; that text
 then drives the pages, the answer and the reward model, which read text.
 ``Result.stats["heard"]`` keeps what it heard.
 
@@ -38,9 +39,10 @@ from typing import Any
 
 from browser_env.env import BrowserEnv, EnvConfig
 from browser_env.types import InputError
+from omni_model.types import Policy, RewardModel
 
 from .answering import question_outcome, write_answers
-from .bestofn import ScoresAnswers, pick_best, score_candidates
+from .bestofn import pick_best, score_candidates
 from .episodes import Episode, EventSink, emit, run_browsing
 from .types import AgentConfig, Candidate, Event, Result
 
@@ -58,7 +60,7 @@ def episodes_per_question(config: AgentConfig) -> int:
 
 
 class Agent:
-    def __init__(self, policy: Any, reward_model: ScoresAnswers | None, env_factory: Any,
+    def __init__(self, policy: Policy, reward_model: RewardModel | None, env_factory: Any,
                  config: AgentConfig | None = None):
         self.policy = policy
         self.reward_model = reward_model  # None: candidates are not scored and the first is returned
@@ -91,19 +93,25 @@ class Agent:
         return result
 
     def _need_media(self, what: str) -> None:
-        if not getattr(self.policy, "accepts_media", False):
-            raise InputError(f"the policy {getattr(self.policy, 'spec', '?')} reads text only and cannot take {what}; "
+        if not self.policy.accepts_media:
+            raise InputError(f"the policy {self.policy.spec} reads text only and cannot take {what}; "
                              "use an omni checkpoint (leave out --policy for the shipped one) or an "
                              "image-text-to-text checkpoint folder")
 
     def hear(self, audio: Any) -> str:
-        """The question spoken in ``audio``, as the policy (or, for a text policy, Whisper) writes it down."""
-        transcribe = getattr(self.policy, "transcribe", None)
-        if transcribe is None:
+        """The question spoken in ``audio``, written down as ``config.hearing`` asks: by the policy when it
+        hears that way (None: its own default way), otherwise by the embedded Whisper."""
+        hearing = self.config.hearing
+        if self.policy.hearings and (hearing is None or hearing in self.policy.hearings):
+            heard = self.policy.transcribe(audio, hearing=hearing)
+        elif hearing == "lm":
+            raise InputError(f"the policy {self.policy.spec} cannot write speech down itself (hearing 'lm'); "
+                             "use an omni checkpoint")
+        else:
             from omni_model.whisper import default_transcriber
 
-            transcribe = default_transcriber().transcribe
-        heard = transcribe(audio).strip()
+            heard = default_transcriber().transcribe(audio)
+        heard = heard.strip()
         if not heard:
             raise InputError("nothing was heard in the audio: it is silent, or holds no speech that could be made out")
         return heard

@@ -22,6 +22,7 @@ from typing import Any
 
 from browser_env.observation import Quote
 from omni_model.errors import OmniModelError
+from omni_model.types import Policy
 
 from .citations import verify_citations
 from .episodes import Episode
@@ -52,22 +53,16 @@ class AnswerFailures(dict[int, str]):
     """``id(episode) -> reason`` for episodes whose answers could not be generated or were empty."""
 
 
-def _streams(policy: Any) -> bool:
-    import inspect
-
-    return "on_text" in inspect.signature(policy.generate).parameters
+def _extractive(policy: Policy, config: AgentConfig) -> bool:
+    return config.answer_mode == "extractive" and policy.tokenizer is not None
 
 
-def _extractive(policy: Any, config: AgentConfig) -> bool:
-    return config.answer_mode == "extractive" and getattr(policy, "tokenizer", None) is not None
-
-
-def _generate_sync(policy: Any, prompts: list[str], config: AgentConfig, on_text: Any = None,
+def _generate_sync(policy: Policy, prompts: list[str], config: AgentConfig, on_text: Any = None,
                    media: list[list[Any]] | None = None, segments: list[list[str]] | None = None) -> list[list[str]]:
     from omni_model.errors import UnsupportedError
     from omni_model.prompts import ANSWER_STOP
 
-    extra: dict[str, Any] = {"on_text": on_text} if on_text is not None and _streams(policy) else {}
+    extra: dict[str, Any] = {"on_text": on_text} if on_text is not None and policy.streams else {}
     if media is not None and any(media):
         extra["media"] = media
     kwargs: dict[str, Any] = dict(n=config.answers_per_browse, temperature=config.answer_temperature,
@@ -95,7 +90,7 @@ def _generate_sync(policy: Any, prompts: list[str], config: AgentConfig, on_text
     return [[c.text.strip() for c in row] for row in out]
 
 
-async def _generate(policy: Any, prompts: list[str], config: AgentConfig,
+async def _generate(policy: Policy, prompts: list[str], config: AgentConfig,
                     failures: AnswerFailures, keys: list[int], on_text: Any = None,
                     media: list[list[Any]] | None = None, segments: list[list[str]] | None = None) -> list[list[str]]:
     media = media or [[] for _ in prompts]
@@ -119,21 +114,21 @@ def segments_of(ep: Episode) -> list[str]:
     return answer_segments([q["extract"] for q in ep.quotes])
 
 
-def answer_prompt_for(policy: Any, ep: Episode, config: AgentConfig) -> tuple[str, list[Any]]:
+def answer_prompt_for(policy: Policy, ep: Episode, config: AgentConfig) -> tuple[str, list[Any]]:
     """The answer prompt of ``ep`` and its media (the asker's picture, for a policy that sees)."""
     from omni_model.prompts import answer_prompt, media_header
 
-    tokenizer = getattr(policy, "tokenizer", None)
+    tokenizer = policy.tokenizer
     max_tokens = policy.context_length - config.max_answer_tokens if tokenizer is not None else None
-    media = [ep.image] if ep.image is not None and getattr(policy, "accepts_media", False) else []
+    media = [ep.image] if ep.image is not None and policy.accepts_media else []
     if media and max_tokens is not None:
-        max_tokens -= policy.config.image_tokens
+        max_tokens -= policy.image_tokens
     prompt = answer_prompt(ep.question, _quotes(ep), tokenizer=tokenizer, max_tokens=max_tokens,
                            header=media_header(picture=bool(media)))
     return prompt, media
 
 
-async def write_answers(policy: Any, episodes: list[Episode], config: AgentConfig, on_event: Any = None
+async def write_answers(policy: Policy, episodes: list[Episode], config: AgentConfig, on_event: Any = None
                         ) -> tuple[dict[int, list[Candidate]], AnswerFailures]:
     """Candidates per episode (keyed by ``id(episode)``) and the reasons episodes got none.
 

@@ -17,15 +17,21 @@ or index that could not be loaded, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cli_common import (DEFAULT_POLICY_SPEC, DEFAULT_REWARD_MODEL, CommandExit, add_agent_args, agent_config,
                          check_agent_args, load_models, open_runtime, reports_exits, run_session)
 from .cli_common import default_policy_spec, default_reward_model_spec  # noqa: F401 (bench/ reads them here)
+
+if TYPE_CHECKING:
+    from omni_model.types import Policy, RewardModel
+
+    from .types import AgentConfig, Result
 
 DESCRIPTION = f"""Answer a question WebGPT-style: the policy browses (search, click, find, quote),
 then writes an answer citing its quotes as [n]; every citation is checked against the quotes
@@ -127,7 +133,8 @@ def render_plain(result: Any, seconds: float) -> str:
     return "\n".join(lines)
 
 
-async def _run(args: argparse.Namespace, policy: Any, reward_model: Any, config: Any) -> Any:
+async def _run(args: argparse.Namespace, policy: Policy, reward_model: RewardModel | None, config: AgentConfig
+               ) -> Result:
     from browser_env.env import EnvConfig
 
     from .agent import Agent
@@ -140,14 +147,10 @@ async def _run(args: argparse.Namespace, policy: Any, reward_model: Any, config:
                                image=args.image, audio=args.audio)
 
 
-def _hear_with(policy: Any, hearing: str) -> None:
-    """--hearing: who writes a spoken question down (only an omni checkpoint has the choice)."""
-    omni_config = getattr(policy, "config", None)
-    if hasattr(omni_config, "hearing"):
-        omni_config.hearing = hearing
-    elif hearing == "lm":
-        raise CommandExit(f"--hearing lm needs an omni checkpoint; "
-                          f"{getattr(policy, 'spec', type(policy).__name__)} has no audio encoder", 2)
+def _check_hearing(policy: Policy, hearing: str) -> None:
+    """--hearing lm needs a policy whose language model writes speech down (``Policy.hearings``)."""
+    if hearing == "lm" and "lm" not in policy.hearings:
+        raise CommandExit(f"--hearing lm needs an omni checkpoint; {policy.spec} has no audio encoder", 2)
 
 
 @reports_exits("ask")
@@ -160,7 +163,8 @@ def main(args: argparse.Namespace) -> int:
     # With one candidate there is nothing to choose: skip loading and running the reward model.
     policy, reward_model = load_models(args, media=bool(args.audio or args.image), reward_model=args.n > 1)
     if args.hearing:
-        _hear_with(policy, args.hearing)
+        _check_hearing(policy, args.hearing)
+        config = dataclasses.replace(config, hearing=args.hearing)
     result = run_session(_run(args, policy, reward_model, config))
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))

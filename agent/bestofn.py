@@ -13,30 +13,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import comb
-from typing import Any, Protocol
+from typing import Any
 
 from browser_env.observation import Quote
+from omni_model.types import RewardModel
 
 from .types import Candidate
-
-
-class ScoresAnswers(Protocol):
-    """The one thing best-of-n needs from a reward model (``omni_model.reward.RewardModel``)."""
-
-    def score_batch(self, items: Sequence[tuple[str, Sequence[Quote], str]], batch_size: int = 8) -> list[float]: ...
 
 
 def _quote(q: dict[str, Any]) -> Quote:
     return Quote(title=q.get("title", ""), domain=q.get("domain", ""), url=q.get("url", ""), extract=q.get("extract", ""))
 
 
-def score_candidates(reward_model: ScoresAnswers, items: Sequence[tuple[str, Candidate]],
+def score_candidates(reward_model: RewardModel, items: Sequence[tuple[str, Candidate]],
                      *, batch_size: int = 8) -> list[float]:
     """Score ``(question, candidate)`` pairs in ONE ``score_batch`` call; sets ``candidate.reward``.
 
     The reward model reads the answer as shown to the user (removed citations gone) with every
     quote the episode collected, numbered as in the answer prompt. Candidates of one episode share
-    their question and quotes, so ``omni_model.reward.RewardModel`` reads that prompt once for all
+    their question and quotes, so ``omni_model.reward.TransformersRewardModel`` reads that prompt once for all
     of them (its shared-prefix path) and only each candidate's answer on top.
     """
     if not items:

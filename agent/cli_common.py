@@ -31,11 +31,14 @@ import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_type_hints
+from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_type_hints
 
 from browser_env.backends.specs import BACKEND_SPECS_HELP
 
 from .types import AgentConfig
+
+if TYPE_CHECKING:
+    from omni_model.types import Policy, RewardModel
 
 T = TypeVar("T")
 
@@ -175,7 +178,8 @@ def loading_models() -> Any:
         raise CommandExit(f"could not load a model: {e}", 1) from e
 
 
-def load_models(args: argparse.Namespace, *, media: bool = False, reward_model: bool = True) -> tuple[Any, Any]:
+def load_models(args: argparse.Namespace, *, media: bool = False, reward_model: bool = True
+                ) -> tuple[Policy, RewardModel | None]:
     """``(policy, reward_model)`` from --policy and --reward-model or the defaults; ``media``: the default
     policy hears and sees; without ``reward_model`` none is loaded (``None``)."""
     from omni_model import load_policy, load_reward_model

@@ -28,6 +28,7 @@ from browser_env.grammar import END_COMMANDS
 from browser_env.observation import Observation, render_observation
 from browser_env.types import WorldError
 from omni_model.errors import OmniModelError, UnsupportedError
+from omni_model.types import Policy
 
 from .types import AgentConfig, Event
 
@@ -78,10 +79,10 @@ class BrowseStats:
     constrained: bool = False
 
 
-def length_groups(policy: Any, prompts: list[str], media: list[list[Any]] | None = None) -> list[list[int]]:
+def length_groups(policy: Policy, prompts: list[str], media: list[list[Any]] | None = None) -> list[list[int]]:
     """Prompt indices grouped for batched generation: one group, unless the policy says it prefers
     equal-length batches (``batch_by_length``), then one group per (token count, media count)."""
-    if not getattr(policy, "batch_by_length", False) or len(prompts) < 2:
+    if not policy.batch_by_length or len(prompts) < 2:
         return [list(range(len(prompts)))]
     media = media or [[] for _ in prompts]
     groups: dict[tuple[int, int], list[int]] = {}
@@ -120,27 +121,24 @@ def sentences_in_view(ep: Episode) -> tuple[str, ...]:
 START_GRACE_S = 2.0  # a Chromium context starts in well under this; a pool-bound start waits longer
 
 
-def _supports_processor(policy: Any) -> bool:
-    return getattr(policy, "tokenizer", None) is not None
-
-
 class _Browser:
     """One run of the browsing loop; holds what every round shares."""
 
-    def __init__(self, policy: Any, config: AgentConfig, on_event: EventSink) -> None:
+    def __init__(self, policy: Policy, config: AgentConfig, on_event: EventSink) -> None:
         self.policy = policy
         self.config = config
         self.on_event = on_event
         self.stats = BrowseStats()
-        self.constrained = config.constrained and _supports_processor(policy)
+        self.tokenizer = policy.tokenizer
+        # Logits processors work on local tokens: a policy without a tokenizer decodes freely.
+        self.constrained = config.constrained and self.tokenizer is not None
         from browser_env.sentences import MAX_SENTENCE_CHARS
 
         # A whole sentence can be longer than a free argument's cap.
         self.max_arg_chars = MAX_SENTENCE_CHARS if config.choose_quotes else 200
         self.max_new = config.max_command_tokens or _command_budget(self.max_arg_chars)
-        self.tokenizer = getattr(policy, "tokenizer", None)
         self.max_prompt = policy.context_length - self.max_new if self.tokenizer is not None else None
-        self.sees = bool(getattr(policy, "accepts_media", False))
+        self.sees = policy.accepts_media
         self._calls = 0
 
     # --- one episode's bookkeeping --------------------------------------------------------
@@ -216,7 +214,7 @@ class _Browser:
         header, media = self._media(ep)
         budget = self.max_prompt
         if media and budget is not None:  # each picture fills more positions than its marker's tokens
-            budget -= len(media) * self.policy.config.image_tokens
+            budget -= len(media) * self.policy.image_tokens
         cap = budget
         if budget is not None and self.config.max_prompt_tokens is not None:
             cap = min(budget, self.config.max_prompt_tokens)
@@ -375,7 +373,7 @@ class _Browser:
                                for (ep, _, shown, _), cmd in zip(batch, commands, strict=True) if cmd is not None))
 
 
-async def run_browsing(policy: Any, episodes: list[Episode], config: AgentConfig,
+async def run_browsing(policy: Policy, episodes: list[Episode], config: AgentConfig,
                        *, on_event: EventSink = None) -> BrowseStats:
     """Browse every episode to its end (mutates them); returns generation statistics."""
     return await _Browser(policy, config, on_event).run(episodes)

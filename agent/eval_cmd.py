@@ -16,10 +16,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cli_common import (CommandExit, add_agent_args, agent_config, check_agent_args, load_models, loading_models,
                          open_runtime, reports_exits, run_session)
+
+if TYPE_CHECKING:
+    from omni_model.types import Policy, RewardModel
+
+    from .types import AgentConfig
 
 EPILOG = """scaling:
   One process runs one Chromium and one model; --workers W keeps W questions in flight, all their
@@ -110,8 +115,8 @@ def load_rows(args: argparse.Namespace) -> list[Any]:
     return rows[: args.limit] if args.limit else rows
 
 
-async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_model: Any, config: Any,
-               baseline_policies: dict[str, Any] | None = None) -> dict:
+async def _run(args: argparse.Namespace, rows: list[Any], policy: Policy, reward_model: RewardModel | None,
+               config: AgentConfig, baseline_policies: dict[str, Policy] | None = None) -> dict:
     import dataclasses
 
     from browser_env.env import EnvConfig
@@ -126,7 +131,7 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Any, reward_mo
         closed = None if args.no_closed_book else ClosedBook(policy, reward_model, config)
         one = dataclasses.replace(config, n=1, answers_per_browse=1)
         bases = {name: Agent(p, reward_model, rt, one) for name, p in (baseline_policies or {}).items()}
-        settings = {"questions_file": str(args.questions), "n": args.n, "policy": getattr(policy, "spec", None),
+        settings = {"questions_file": str(args.questions), "n": args.n, "policy": policy.spec,
                     "reward_model": getattr(reward_model, "spec", None), "max_actions": args.max_actions,
                     "workers": args.workers, "search": args.search or ["local"], "index": args.index,
                     "blocked": list(env_config.block_domains), "censor_leaks": env_config.censor_leaks,

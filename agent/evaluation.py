@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from browser_env.types import WorldError
 from data.eli5.loaders import QuestionRow
 from omni_model.errors import OmniModelError
+from omni_model.types import Policy, RewardModel
 
 from .metrics import aggregate, question_metrics
 from .types import AgentConfig, Result
@@ -49,14 +50,13 @@ class AsksMany(Protocol):
 class ClosedBook:
     """The same policy answering from memory (``closed_book_prompt``), scored by the reward model."""
 
-    def __init__(self, policy: Any, reward_model: Any | None, config: AgentConfig):
+    def __init__(self, policy: Policy, reward_model: RewardModel | None, config: AgentConfig):
         self.policy, self.reward_model, self.config = policy, reward_model, config
 
     def answer(self, questions: Sequence[str]) -> list[dict[str, Any]]:
         from omni_model.prompts import ANSWER_STOP, closed_book_prompt
 
-        tokenizer = getattr(self.policy, "tokenizer", None)
-        prompts = [closed_book_prompt(q, tokenizer=tokenizer) for q in questions]
+        prompts = [closed_book_prompt(q, tokenizer=self.policy.tokenizer) for q in questions]
         try:
             out = self.policy.generate(prompts, n=1, temperature=self.config.answer_temperature,
                                        max_new_tokens=self.config.max_answer_tokens, stop=ANSWER_STOP,

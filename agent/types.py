@@ -55,6 +55,10 @@ class AgentConfig:
     max_prompt_tokens: int | None = 544
     max_command_tokens: int | None = None  # new tokens per browsing command (None: omni_model's command budget)
     rm_batch_size: int = 8  # candidates per reward-model forward pass
+    # Who writes a spoken question down: "whisper" (Whisper's decoder), "lm" (the policy's language
+    # model; a policy that cannot is an InputError), None: the policy's own default, Whisper for one
+    # that does not hear (Policy.hearings).
+    hearing: Literal["whisper", "lm"] | None = None
 
 
 @dataclass

@@ -29,6 +29,7 @@ from omni_model.errors import ModelLoadError, PromptTooLongError
 from omni_model.media import Audio, MediaError
 from omni_model.omni import IMAGE_MARK
 from omni_model.policy import Completion, TransformersPolicy, _TextStreamer, per_prompt
+from omni_model.types import Hearing
 
 PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
 # Processors that size pictures dynamically (Qwen) give a bigger picture more positions, so the
@@ -163,6 +164,7 @@ class HFMultimodalPolicy(TransformersPolicy):
     """An image-text-to-text model and its processor; ``accepts_media`` for pictures."""
 
     accepts_media = True
+    hearings: tuple[Hearing, ...] = ()  # the agent's Whisper writes speech down for it (HFOmniPolicy hears)
     marks: tuple[str, ...] = (IMAGE_MARK,)  # the markers this policy fills with media; others are plain text
     describes = "image-text-to-text"
 
@@ -217,6 +219,10 @@ class HFMultimodalPolicy(TransformersPolicy):
         if audio:
             kwargs["audio"] = audio
         return self.processor(text=[text], return_tensors="pt", **kwargs)
+
+    @property
+    def image_tokens(self) -> int:
+        return self.config.image_tokens
 
     def prepare_image(self, item: Any) -> Any:
         return _pil(item)

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from omni_model.errors import ModelLoadError
+from omni_model.errors import ModelLoadError, UnsupportedError
 from omni_model.hf_multimodal import HFMultimodalPolicy, _pil, has_processor_and, media_placeholder
 from omni_model.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, Audio, MediaError, load_samples
 from omni_model.omni import AUDIO_MARK, IMAGE_MARK
+from omni_model.types import Hearing
 
 TRANSCRIBE_REQUEST = "Write down exactly what is said in this recording, and nothing else."
 
@@ -57,6 +58,7 @@ class HFOmniPolicy(HFMultimodalPolicy):
 
     marks = (IMAGE_MARK, AUDIO_MARK)
     describes = "omni (thinker/talker)"
+    hearings: tuple[Hearing, ...] = ("lm",)  # the thinker writes speech down itself
 
     def __init__(self, model: Any, processor: Any, *, spec: str = "<in-memory>") -> None:
         audio = media_placeholder(processor, model.config, "audio")
@@ -85,8 +87,10 @@ class HFOmniPolicy(HFMultimodalPolicy):
             return self.apply_chat_template([{"role": "user", "content": f"{AUDIO_MARK}\n{TRANSCRIBE_REQUEST}"}])
         return f"{AUDIO_MARK}\n{TRANSCRIBE_REQUEST}\nTranscript:"
 
-    def transcribe(self, audio: Any, *, max_new_tokens: int = 64, **_: Any) -> str:
+    def transcribe(self, audio: Any, *, hearing: Hearing | None = None, max_new_tokens: int = 64) -> str:
         """What the model hears in ``audio`` (a WAV path, ``(rate, samples)`` or ``Audio``), greedily decoded."""
+        if hearing not in (None, *self.hearings):
+            raise UnsupportedError(f"{self.spec} hears with its language model only, not {hearing!r}")
         out = self.generate([self.transcription_prompt()], media=[[audio]], temperature=0,
                             max_new_tokens=max_new_tokens, stop=["\n"])
         return out[0][0].text.strip()

@@ -20,8 +20,9 @@ from typing import Any
 
 from omni_model.omni import (AUDIO_MARK, IMAGE_MARK, MediaSlots, OmniConfig, OmniModel, pad_mels, prepare_media,
                              read_config, tokenize_with_media, whisper_folder)
-from omni_model.errors import PromptTooLongError
+from omni_model.errors import PromptTooLongError, UnsupportedError
 from omni_model.policy import Completion, TransformersPolicy, _TextStreamer, per_prompt
+from omni_model.types import Hearing
 
 TRANSCRIBE_SYSTEM = "Write down the spoken question exactly."
 
@@ -35,9 +36,19 @@ def transcription_prompt(tokenizer: Any) -> str:
 
 
 class OmniPolicy(TransformersPolicy):
-    """A local omni model behind the ``Policy`` protocol; ``accepts_media`` tells callers it hears and sees."""
+    """A local omni model behind the ``Policy`` protocol: it sees (``accepts_media``) and hears
+    (``hearings``: with Whisper's decoder over its encoder, or with the language model itself)."""
 
     accepts_media = True
+
+    @property
+    def image_tokens(self) -> int:
+        return self.config.image_tokens
+
+    @property
+    def hearings(self) -> tuple[Hearing, ...]:
+        # A scratch audio encoder was never Whisper's: only the language model can read it.
+        return ("whisper", "lm") if self.config.audio_encoder != "scratch" else ("lm",)
 
     def __init__(self, omni: OmniModel, tokenizer: Any, *, spec: str = "<in-memory>") -> None:
         super().__init__(omni.lm, tokenizer, spec=spec)
@@ -133,9 +144,12 @@ class OmniPolicy(TransformersPolicy):
                 self._whisper.encoder.to(self.device)
         return self._whisper
 
-    def transcribe(self, audio: Any, *, max_new_tokens: int = 64) -> str:
-        """What the model hears in ``audio`` (a WAV path, ``(rate, samples)`` or ``Audio``), greedily decoded."""
-        if self.config.hears_with_whisper:
+    def transcribe(self, audio: Any, *, hearing: Hearing | None = None, max_new_tokens: int = 64) -> str:
+        """What the model hears in ``audio`` (a WAV path, ``(rate, samples)`` or ``Audio``), greedily decoded;
+        ``hearing`` says who writes it down (None: ``OmniConfig.hearing``)."""
+        if hearing is not None and hearing not in self.hearings:
+            raise UnsupportedError(f"{self.spec} cannot hear with {hearing!r}; it hears with {self.hearings}")
+        if (hearing or self.config.hearing) == "whisper" and "whisper" in self.hearings:
             return self.whisper.transcribe(audio, max_new_tokens=max_new_tokens)
         return self.transcribe_with_lm(audio, max_new_tokens=max_new_tokens)
 

@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from omni_model.errors import ServerError, UnsupportedError
-from omni_model.policy import Completion, FinishReason
+from omni_model.types import Completion, FinishReason, TextOnly, TextSink
 
 DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=5.0)
 
 
-class OpenAIPolicy:
-    """Remote completions behind the `Policy` protocol; `logits_processor` is not supported."""
+class OpenAIPolicy(TextOnly):
+    """Remote completions behind the `Policy` protocol: text only, whole answers (no streaming);
+    `logits_processor` is not supported. The local tokenizer, if given, counts tokens exactly."""
+
+    streams = False
+    batch_by_length = False  # the server batches as it likes
 
     def __init__(
         self, base_url: str, model: str, client: httpx.Client | None = None, api_key: str | None = None,
@@ -69,8 +74,10 @@ class OpenAIPolicy:
     def generate(
         self, prompts: list[str], *, n: int = 1, temperature: float = 0.8, top_p: float = 1.0,
         max_new_tokens: int = 128, stop: list[str] | None = None, seed: int | None = None,
-        logits_processor: Any = None,
+        logits_processor: Any = None, on_text: TextSink | None = None,
+        media: Sequence[Sequence[Any] | None] | None = None,
     ) -> list[list[Completion]]:
+        self._no_media(media)
         if logits_processor is not None:
             raise UnsupportedError(
                 f"{self.spec}: logits processors (constrained decoding) need a local model; "

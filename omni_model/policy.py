@@ -1,8 +1,9 @@
-"""The policy runtime: `load_policy(spec)` and batched sampling with stop strings and log-probs.
+"""The local policy runtime: batched sampling with stop strings and log-probs.
 
-`Policy` is the protocol every backend meets (local transformers model, OpenAI-compatible
-server). `TransformersPolicy` runs a local causal LM: all prompts x n samples go through ONE
-`model.generate` call with left padding, an attention mask and the KV cache.
+`TransformersPolicy` runs a local causal LM behind the `Policy` protocol (`omni_model.types`,
+re-exported here with `Completion`): all prompts x n samples go through ONE `model.generate`
+call with left padding, an attention mask and the KV cache. `omni_model.load.load_policy(spec)`
+picks the class a spec names.
 
 Notes for logits processors (e.g. `omni_model.constrained`): rows are laid out prompt-major
 (row i*n + j is sample j of prompt i), and because of left padding every row's prompt ends at
@@ -16,80 +17,17 @@ prompt. Rows that already finished keep receiving the pad token; their scores ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any
 
 from omni_model.errors import ModelLoadError, PromptTooLongError
 from omni_model.loading import apply_adapter
 from omni_model.loading import load_tokenizer as _load_tokenizer
-from omni_model.spec import DEFAULT_POLICY, parse_spec, resolve_model_dir
+from omni_model.spec import parse_spec, resolve_model_dir
+from omni_model.types import Completion, FinishReason, Policy, TextOnly, TextSink
 
-FinishReason = Literal["stop", "length", "eos"]
-
-
-@dataclass
-class Completion:
-    """One sampled continuation.
-
-    `tokens` counts every token the model sampled for it, including the EOS token or the
-    tokens that spelled a stop string; `token_logprobs` has one entry per such token: the
-    log-probability under the model's own distribution (temperature 1, before top-p and
-    before any logits processor), taken from the raw logits. `text` excludes EOS and is cut
-    before the first stop string.
-    """
-
-    text: str
-    token_logprobs: list[float]
-    finish_reason: FinishReason
-    tokens: int
-
-    @property
-    def logprob(self) -> float:
-        return float(sum(self.token_logprobs))
-
-
-@runtime_checkable
-class Policy(Protocol):
-    spec: str
-    context_length: int
-
-    def generate(
-        self, prompts: list[str], *, n: int = 1, temperature: float = 0.8, top_p: float = 1.0,
-        max_new_tokens: int = 128, stop: list[str] | None = None, seed: int | None = None,
-        logits_processor: Any = None,
-    ) -> list[list[Completion]]: ...
-
-    def count_tokens(self, text: str) -> int: ...
-
-    def apply_chat_template(self, messages: list[dict[str, str]]) -> str: ...
-
-
-def load_policy(spec: str = DEFAULT_POLICY, *, device: str | None = None, dtype: str | None = None) -> Policy:
-    """Load the policy `spec` names (see `omni_model.spec`); raises ModelLoadError on bad input."""
-    info = parse_spec(spec)
-    if info.kind == "scripted":
-        from omni_model.scripted import ScriptedPolicy
-
-        return ScriptedPolicy()
-    if info.kind == "openai":
-        from omni_model.openai_policy import OpenAIPolicy
-
-        assert info.base_url is not None and info.model is not None
-        return OpenAIPolicy(info.base_url, info.model)
-    if info.kind == "omni_dir":
-        from omni_model.omni_policy import OmniPolicy
-
-        return OmniPolicy.from_dir(info.path, device=device, dtype=dtype)
-    if info.kind == "hf_dir":
-        from omni_model.hf_multimodal import HFMultimodalPolicy, is_multimodal_dir
-        from omni_model.hf_omni import HFOmniPolicy, is_omni_dir
-
-        if is_omni_dir(info.path):
-            return HFOmniPolicy.from_dir(info.path, device=device, dtype=dtype)
-        if is_multimodal_dir(info.path):
-            return HFMultimodalPolicy.from_dir(info.path, device=device, dtype=dtype)
-    return TransformersPolicy.from_spec(spec, device=device, dtype=dtype)
+__all__ = ["Completion", "FinishReason", "Policy", "TransformersPolicy", "per_prompt"]
 
 
 def _load_model(folder: Path, torch_dtype: Any, attn: str) -> Any:
@@ -101,8 +39,11 @@ def _load_model(folder: Path, torch_dtype: Any, attn: str) -> Any:
         raise ModelLoadError(f"could not load model from {folder}: {type(e).__name__}: {e}") from e
 
 
-class TransformersPolicy:
-    """A local causal LM behind the `Policy` protocol."""
+class TransformersPolicy(TextOnly):
+    """A local causal LM behind the `Policy` protocol: text only (its omni and image-text-to-text
+    subclasses see and hear), streams, and on a CPU asks for prompts grouped by length."""
+
+    streams = True  # generate(on_text=...) reports each row's text as it is decoded
 
     def __init__(self, model: Any, tokenizer: Any, *, spec: str = "<in-memory>") -> None:
         self.model = model.eval()
@@ -183,13 +124,15 @@ class TransformersPolicy:
     def generate(
         self, prompts: list[str], *, n: int = 1, temperature: float = 0.8, top_p: float = 1.0,
         max_new_tokens: int = 128, stop: list[str] | None = None, seed: int | None = None,
-        logits_processor: Any = None, on_text: Any = None,
+        logits_processor: Any = None, on_text: TextSink | None = None,
+        media: Sequence[Sequence[Any] | None] | None = None,
     ) -> list[list[Completion]]:
         """n completions for each prompt, from one batched `model.generate` call.
 
         ``on_text(prompt_index, sample_index, text_so_far)``, when given, is called as tokens
         arrive (from the thread running ``generate``), for live display; greedy decoding streams
         sample 0 only."""
+        self._no_media(media)
         if isinstance(prompts, str):
             raise TypeError("prompts must be a list of strings, not a single string")
         if n < 1 or max_new_tokens < 1:

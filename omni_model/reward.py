@@ -42,8 +42,9 @@ DEFAULT_MAX_LENGTH = 2048  # tokens; longer texts lose quote-extract tails (CPU 
 RewardItem = tuple[str, Sequence[Quote], str]
 
 
-class RewardModel:
-    """Scores (question, quotes, answer) triples; higher means a better answer."""
+class TransformersRewardModel:
+    """A local sequence-classification model behind the ``RewardModel`` protocol (``omni_model.types``):
+    scores (question, quotes, answer) triples; higher means a better answer."""
 
     def __init__(self, model: Any, tokenizer: Any, *, spec: str = "<in-memory>", max_length: int | None = None,
                  share_prefix: bool = True) -> None:
@@ -210,7 +211,7 @@ def _load_adapter(adapter_dir: Path, torch_dtype: Any) -> tuple[Any, Any]:
 
 
 def load_reward_model(spec: str, *, device: str | None = None, dtype: str | None = None,
-                      max_length: int | None = None) -> RewardModel:
+                      max_length: int | None = None) -> TransformersRewardModel:
     """Load a reward model from a backbone spec or a trained RM folder; raises ModelLoadError."""
     from omni_model.device import configure_threads, pick_device, pick_dtype
 
@@ -225,4 +226,4 @@ def load_reward_model(spec: str, *, device: str | None = None, dtype: str | None
         model, tokenizer = _load_adapter(folder, torch_dtype)
     else:
         model, tokenizer = _load_classifier(folder, torch_dtype), _load_tokenizer(folder)
-    return RewardModel(model.to(dev), tokenizer, spec=spec, max_length=max_length)
+    return TransformersRewardModel(model.to(dev), tokenizer, spec=spec, max_length=max_length)

@@ -19,6 +19,7 @@ for it, and it cannot answer closed-book (it returns no text there).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from browser_env.observation import PAGE_BEGIN, PAGE_END
 from browser_env.render import strip_links
 from browser_env.sentences import cited_sentence, make_query, overlap, sentences, stems
 from omni_model.errors import UnsupportedError
-from omni_model.policy import Completion
+from omni_model.types import Completion, TextOnly, TextSink
 
 SCRIPTED_SPEC = "scripted"
 _QUOTE_HEAD = re.compile(r"^\[(\d+)\] .*$", re.M)
@@ -44,14 +45,16 @@ def _section(text: str, name: str) -> str:
 
 
 @dataclass
-class ScriptedPolicy:
-    """The rules of ``training.synth`` behind the ``Policy`` protocol."""
+class ScriptedPolicy(TextOnly):
+    """The rules of ``training.synth`` behind the ``Policy`` protocol: text only, whole answers."""
 
     pages: int = 2  # results opened per question
     min_overlap: int = 1
     spec: str = SCRIPTED_SPEC
     context_length: int = 1 << 20  # it reads any length
     tokenizer: Any = None  # no tokens: the agent decodes nothing under constraints for it
+    streams: bool = False
+    batch_by_length: bool = False  # rules cost the same whatever the batch
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
@@ -61,7 +64,9 @@ class ScriptedPolicy:
 
     def generate(self, prompts: list[str], *, n: int = 1, temperature: float = 0.8, top_p: float = 1.0,
                  max_new_tokens: int = 128, stop: list[str] | None = None, seed: int | None = None,
-                 logits_processor: Any = None, **_: Any) -> list[list[Completion]]:
+                 logits_processor: Any = None, on_text: TextSink | None = None,
+                 media: Sequence[Sequence[Any] | None] | None = None) -> list[list[Completion]]:
+        self._no_media(media)
         if logits_processor is not None:
             raise UnsupportedError("the scripted policy writes by rule and takes no logits processor")
         out = []

@@ -29,6 +29,7 @@ from typing import Any
 
 from browser_env.env import BrowserEnv, EnvConfig
 from browser_env.observation import Observation, render_observation
+from omni_model.types import Policy
 
 from .demos import Demo, DemoFormatError, Metadata, Step, check_command
 
@@ -63,7 +64,7 @@ def _budget(question_id: str, lo: int, hi: int) -> int:
     return lo + digest % (hi - lo + 1)
 
 
-def _expert_commands(expert: Any, shown: list[Observation]) -> list[str]:
+def _expert_commands(expert: Policy, shown: list[Observation]) -> list[str]:
     from omni_model.prompts import BROWSING_STOP, browsing_prompt
 
     prompts = [browsing_prompt(obs) for obs in shown]
@@ -71,8 +72,8 @@ def _expert_commands(expert: Any, shown: list[Observation]) -> list[str]:
     return [row[0].text.strip() for row in out]
 
 
-async def dagger_demos(student: Any, questions: Sequence[str], make_env: Callable[[EnvConfig], BrowserEnv],
-                       config: DaggerConfig = DaggerConfig(), *, agent_config: Any = None, expert: Any = None,
+async def dagger_demos(student: Policy, questions: Sequence[str], make_env: Callable[[EnvConfig], BrowserEnv],
+                       config: DaggerConfig = DaggerConfig(), *, agent_config: Any = None, expert: Policy | None = None,
                        id_prefix: str = "dagger", progress: Callable[[int], None] | None = None
                        ) -> tuple[list[Demo], DaggerStats]:
     """One browsing-only demo per question the student browsed: its states, the expert's labels."""

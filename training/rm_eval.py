@@ -7,7 +7,7 @@ same comparisons: the longer answer wins, and the answer with more citation mark
 When comparisons carry a ``kind`` (grounding pairs, synthetic perturbations), ``by_kind`` reports
 each kind apart, with the same two baselines, so a user sees which failure the model still falls
 for. The scorer is anything with ``score_batch(items, batch_size=8)``, as
-``omni_model.reward.RewardModel``:
+``omni_model.reward.TransformersRewardModel``:
 
     report = evaluate(load_reward_model("runs/rm"), comparisons)
     report.to_dict()          # {"n", "accuracy", "ci95", "undecided", "baselines", "by_kind"?}

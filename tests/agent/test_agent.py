@@ -121,6 +121,8 @@ def test_config_and_input_errors():
 
 def test_answer_text_streams_as_events_when_the_policy_can():
     class Streaming(ScriptedPolicy):
+        streams = True
+
         def generate(self, prompts, *, on_text=None, **kw):
             if kw.get("stop") != BROWSING_STOP and on_text is not None:
                 for i in range(len(prompts)):

@@ -25,6 +25,8 @@ class _Config:
 class SeeingPolicy(ScriptedPolicy):
     accepts_media = True
     config = _Config()
+    image_tokens = _Config.image_tokens
+    hearings = ("lm",)
 
     def __init__(self, max_actions):
         super().__init__(max_actions)
@@ -33,14 +35,14 @@ class SeeingPolicy(ScriptedPolicy):
 
     def generate(self, prompts, *, media=None, **kw):
         self.media_calls.append((list(prompts), media))
-        return super().generate(prompts, **kw)
+        return super().generate(prompts, **kw)  # the scripts read text only
 
     def prepare_image(self, item):
         from omni_model.omni import prepare_media
 
         return prepare_media([item], self.config, ["image"])[0]
 
-    def transcribe(self, audio):
+    def transcribe(self, audio, *, hearing=None, max_new_tokens=64):
         self.heard_from.append(audio)
         return "Why is the sky blue?"
 
@@ -82,7 +84,7 @@ def test_a_text_only_policy_hears_through_the_embedded_whisper(tmp_path):
             return super()._command(re.sub(r"♦Question\n.*\n", "♦Question\nWhy is the sky blue?\n", prompt))
 
     policy = AnyQuestion(6)
-    assert not hasattr(policy, "transcribe")
+    assert not policy.hearings
     wav = synthesize_speech("Why is the sky blue?", tmp_path / "q.wav", words_per_minute=130)
     result = asyncio.run(Agent(policy, None, env_factory(), AgentConfig(max_actions=6)).ask(audio=wav))
     heard = result.stats["heard"].lower()
@@ -92,7 +94,7 @@ def test_a_text_only_policy_hears_through_the_embedded_whisper(tmp_path):
 
 def test_nothing_heard_is_a_clear_error():
     class Deaf(SeeingPolicy):
-        def transcribe(self, audio):
+        def transcribe(self, audio, **_):
             return "  "
 
     with pytest.raises(ValueError, match="nothing was heard"):

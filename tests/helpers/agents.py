@@ -16,7 +16,7 @@ from browser_env.backends.memory import MemoryFetcher, MemorySearch
 from browser_env.env import BrowserEnv, EnvConfig, StaticFetcherProvider
 from browser_env.types import SearchResult
 from omni_model.errors import ServerError
-from omni_model.policy import Completion
+from omni_model.types import Completion, TextOnly
 from omni_model.prompts import BROWSING_STOP
 
 SKY = "http://sky.example/why-blue"
@@ -39,11 +39,15 @@ SCRIPTS = {
 ANSWER = "Blue light scatters more [1], as everyone knows [7]."
 
 
-class ScriptedPolicy:
-    """A policy stand-in: commands come from SCRIPTS by question and step; records call sizes."""
+class ScriptedPolicy(TextOnly):
+    """A policy stand-in: commands come from SCRIPTS by question and step; records call sizes.
+    A text policy with no tokenizer (so no constraints), no streaming, one batch for all lengths."""
 
+    spec = "fake-scripted"
     tokenizer = None
     context_length = 4096
+    streams = False
+    batch_by_length = False
 
     def __init__(self, max_actions):
         self.max_actions = max_actions
@@ -59,9 +63,16 @@ class ScriptedPolicy:
         step = self.max_actions - left
         return script[step] if step < len(script) else "End: Answer"
 
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def apply_chat_template(self, messages):
+        return "\n\n".join(m["content"] for m in messages)
+
     def generate(self, prompts, *, n=1, temperature=0.8, top_p=1.0, max_new_tokens=128, stop=None, seed=None,
-                 logits_processor=None):
+                 logits_processor=None, on_text=None, media=None):
         assert logits_processor is None  # no tokenizer: no constraint
+        self._no_media(media)
         if stop == BROWSING_STOP:
             self.browse_calls.append(len(prompts))
             texts = [[self._command(p)] * n for p in prompts]

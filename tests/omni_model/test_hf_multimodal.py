@@ -141,7 +141,7 @@ def test_qwen_vl_folder_loads_without_torchvision_and_sees(vl_policy, media):
     assert red != pytest.approx(blue, abs=1e-6)  # it sees the picture
     with pytest.raises(MediaError, match="not speech"):
         vl_policy.generate([prompt], media=[[load_audio(media["tone"])]], max_new_tokens=2, temperature=0)
-    assert not hasattr(vl_policy, "transcribe")  # it does not hear: the agent asks Whisper instead
+    assert vl_policy.hearings == ()  # it does not hear: the agent asks Whisper instead
 
 
 def test_qwen_vl_mixed_batch_matches_single_prompts(vl_policy, media):

@@ -219,4 +219,4 @@ def test_an_image_text_to_text_checkpoint_loads_through_load_policy(tmp_path):
                             max_new_tokens=3, temperature=0.5, seed=0) for img in (red, blue))
     assert text[0][0].tokens >= 1 and len(a) == 2 and len(a[0]) == 2
     assert a[0][0].token_logprobs[0] != pytest.approx(b[0][0].token_logprobs[0], abs=1e-6)  # it sees the picture
-    assert not hasattr(policy, "transcribe")  # it does not hear: the agent asks Whisper instead
+    assert policy.hearings == ()  # it does not hear: the agent asks Whisper instead

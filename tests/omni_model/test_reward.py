@@ -10,7 +10,7 @@ import torch
 
 from browser_env.observation import Quote
 from omni_model.errors import ModelLoadError, PromptTooLongError
-from omni_model.reward import RewardModel, load_reward_model
+from omni_model.reward import TransformersRewardModel, load_reward_model
 from tests.helpers.models import make_tiny_tokenizer, save_tiny_llama
 
 QUOTES = [Quote("Sky | Science", "sci.org", "https://sci.org", "Rayleigh scattering makes the sky blue."),
@@ -90,7 +90,7 @@ def test_peft_adapter_folder_loads(backbone, tmp_path):
     peft_model.peft_config["default"].base_model_name_or_path = str(backbone)
     peft_model.save_pretrained(str(tmp_path / "adapter"))
     tok = make_tiny_tokenizer()
-    expected = RewardModel(peft_model, tok).score_batch(_items())
+    expected = TransformersRewardModel(peft_model, tok).score_batch(_items())
     loaded = load_reward_model(str(tmp_path / "adapter"))
     assert loaded.score_batch(_items()) == pytest.approx(expected, abs=1e-4)
     plain = load_reward_model(str(backbone)).score_batch(_items())
@@ -188,7 +188,7 @@ def test_shared_prefix_with_a_peft_adapter_and_truncation(backbone):
         for name, p in peft_model.named_parameters():
             if "lora_B" in name or "modules_to_save" in name:
                 p.add_(torch.randn_like(p) * 0.5)
-    rm = RewardModel(peft_model, make_tiny_tokenizer(), max_length=200)  # long answers cut the quotes more
+    rm = TransformersRewardModel(peft_model, make_tiny_tokenizer(), max_length=200)  # long answers cut the quotes more
     long_quotes = [Quote("T", "d.com", "u", "fact " * 300), QUOTES[0]]
     items = [("Why is the sky blue?", long_quotes, a) for a in ("Yes [1].", "word " * 12 + "[2].", "No.", "word " * 12)]
     prefixes = {rm.text(*it)[:-len(it[2].strip())] for it in items}

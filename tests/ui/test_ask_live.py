@@ -119,9 +119,10 @@ def test_dropped_candidates_are_shown_with_why():
 
 
 def test_the_read_aloud_player_shows_only_when_asked_for():
+    from tests.helpers.agents import ScriptedPolicy
     from ui.ask_app import AskBackend, build_ask_app
 
-    app = build_ask_app(AskBackend(object(), None, None))  # building the page runs no policy
+    app = build_ask_app(AskBackend(ScriptedPolicy(4), None, None))  # building the page runs no policy
     ids = {c["props"].get("elem_id"): c for c in app.config["components"]}
     assert ids["voice"]["props"].get("visible") is False
     toggles = [d for d in app.config["dependencies"]

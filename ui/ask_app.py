@@ -22,6 +22,7 @@ from typing import Any
 from browser_env.citation_marks import sub_citations, sub_numbers
 from browser_env.types import InputError
 from omni_model.prompts import ANSWER_END
+from omni_model.types import Policy, RewardModel
 
 # The link brackets 【】 are CJK punctuation: a machine without a CJK font shows them as
 # missing-glyph boxes, and the demo cannot rely on one being installed. On screen only, they
@@ -161,7 +162,7 @@ def best_of_n_md(result: Any, answers_per_episode: int = 1) -> str:
 class AskBackend:
     """Runs ``Agent.ask`` on the runtime's loop and hands its events to the UI thread."""
 
-    def __init__(self, policy: Any, reward_model: Any, runtime: Any):
+    def __init__(self, policy: Policy, reward_model: RewardModel | None, runtime: Any):
         self.policy, self.reward_model, self.runtime = policy, reward_model, runtime
 
     def link(self, url: str) -> str:
@@ -173,7 +174,7 @@ class AskBackend:
     @property
     def sees(self) -> bool:
         """Whether the policy takes pictures (an omni checkpoint); every policy hears, through Whisper."""
-        return bool(getattr(self.policy, "accepts_media", False))
+        return self.policy.accepts_media
 
     def ask(self, question: str, n: int, max_actions: int, events: queue.Queue, *,
             audio: Any = None, image: Any = None) -> Any:

@@ -94,10 +94,36 @@ def shows_progress(args: argparse.Namespace, stream: Any = None) -> bool:
 def verbose_printer(stream: Any = None) -> Any:
     """An ``on_event`` callback that writes one line per event as it happens."""
 
+    from omni_model.prompts import ANSWER_END
+
+    streamed: dict[int, str] = {}  # question -> the part of its first answer already written
+    ended: set[int] = set()  # questions whose streamed line is closed
+
     def on_event(event: Any) -> None:
         out = stream or sys.stderr
         d = event.data
         tag = f"[q{d.get('question', 0)} ep{event.episode}]"
+        question = d.get("question", 0)
+        if event.kind == "answer_text":
+            # The first candidate of the first episode streams as it is written; the rest would
+            # interleave. Its citations are checked (and the best candidate chosen) afterwards.
+            if event.episode != 0 or d.get("candidate", 0) != 0 or question in ended:
+                return
+            text = d["text"].split(ANSWER_END)[0].split("\n♦")[0].rstrip("\n")
+            done = streamed.get(question)
+            if done is None:
+                print(f"{tag} writing: ", end="", file=out)
+                done = ""
+            if text.startswith(done) and len(text) > len(done):
+                out.write(text[len(done):])
+                out.flush()
+                streamed[question] = text
+            else:
+                streamed.setdefault(question, done)
+            return
+        if question in streamed and question not in ended and event.kind in ("candidate_scored", "final_answer"):
+            print(file=out, flush=True)  # end the streamed line before the next one
+            ended.add(question)
         if event.kind == "command":
             print(f"{tag} step {d['step'] + 1}: {d['command']!r}", file=out, flush=True)
         elif event.kind == "observation" and (d.get("error") or d.get("done")):

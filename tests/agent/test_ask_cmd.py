@@ -132,3 +132,21 @@ def test_progress_is_shown_on_a_terminal_but_never_with_json():
     assert not ask_cmd.shows_progress(parse(["q", "--json"]), Tty())
     assert not ask_cmd.shows_progress(parse(["q"]), io.StringIO())
     assert ask_cmd.shows_progress(parse(["q", "-v"]), io.StringIO())
+
+
+def test_the_first_answer_streams_on_one_line_as_it_is_written():
+    import io
+
+    from agent.types import Event
+
+    out = io.StringIO()
+    on_event = ask_cmd.verbose_printer(out)
+    for text in ("Blue", "Blue light [1].", "Blue light [1]. It scatters [2].\n♦End of answer"):
+        on_event(Event("answer_text", 0, {"question": 0, "candidate": 0, "text": text}))
+    on_event(Event("answer_text", 0, {"question": 0, "candidate": 1, "text": "Another candidate"}))
+    on_event(Event("candidate_scored", 0, {"question": 0, "candidate": 0, "reward": 1.5}))
+    lines = out.getvalue().splitlines()
+    # Before: nothing was shown while the answer was written.
+    assert lines[0] == "[q0 ep0] writing: Blue light [1]. It scatters [2]."
+    assert "Another" not in out.getvalue() and "End of answer" not in out.getvalue()
+    assert lines[1] == "[q0 ep0] candidate 0: reward 1.5"

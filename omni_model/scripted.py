@@ -44,11 +44,18 @@ def _section(text: str, name: str) -> str:
     return (body[:nxt] if nxt >= 0 else body).strip()
 
 
+def _quote_count(section: str) -> int:
+    """Quotes in a browsing prompt's ♦Quotes section: each is "From <title> (<domain>)" then "> " lines."""
+    lines = section.splitlines()
+    return sum(1 for a, b in zip(lines, lines[1:]) if a.startswith("From ") and b.startswith(">"))
+
+
 @dataclass
 class ScriptedPolicy(TextOnly):
     """The rules of ``training.synth`` behind the ``Policy`` protocol: text only, whole answers."""
 
-    pages: int = 2  # results opened per question
+    pages: int = 2  # quotes wanted (one per result opened, as the demonstrations take them)
+    max_pages: int = 5  # results opened at most while fewer quotes than that were found
     min_overlap: int = 1
     spec: str = SCRIPTED_SPEC
     context_length: int = 1 << 20  # it reads any length
@@ -85,35 +92,44 @@ class ScriptedPolicy(TextOnly):
         return ""  # closed-book: the demonstrator only writes from quotes
 
     def command(self, prompt: str) -> str:
+        """The demonstrator's next command for the state the prompt shows, wherever it came from.
+
+        As DAgger's expert it labels states the demonstrations never reach (pages opened with
+        nothing quoted, few actions left), so it ends on what was *quoted*, not on how many
+        pages were opened: ``pages`` quotes, or at least one once ``max_pages`` results were
+        opened, no fresh result is left, or the actions run out."""
         question = _section(prompt, "Question")
         past = [line for line in _section(prompt, "Past actions").splitlines() if line != "(none yet)"]
         title = _section(prompt, "Title")
         page = prompt[prompt.find(PAGE_BEGIN) + len(PAGE_BEGIN):prompt.rfind(PAGE_END)] if PAGE_BEGIN in prompt else ""
-        quoted = _section(prompt, "Quotes") not in ("", "(none yet)")
+        quotes = _quote_count(_section(prompt, "Quotes"))
+        left = re.search(r"♦Actions left: (\d+)", prompt)
+        last_action = left is not None and int(left.group(1)) <= 1
         opened = sum(1 for a in past if a.startswith("Click "))
         done = "End: Answer"
+        if quotes >= self.pages or (quotes and (last_action or opened >= self.max_pages)):
+            return done
         if not past or not any(a.startswith("Search ") for a in past):
             return f"Search {make_query(question)}"
         if title.startswith("Search results for:"):
-            if opened >= self.pages:
-                return done
             q = stems(question)
             clicked = {a.removeprefix("Click ") for a in past if a.startswith("Click ")}
             links = [(overlap(t, q), int(i), t) for i, t, _domain in LINK.findall(page)]
             fresh = [(s, i) for s, i, t in links if s > 0 and not any(c.startswith(t.strip()) for c in clicked)]
-            if not fresh:
+            if not fresh or opened >= self.max_pages:
                 return done
             return f"Clicked on link {min(fresh, key=lambda x: (-x[0], x[1]))[1]}"
         last = past[-1]
         if last == "Quote" or "Could not load" in page or not page.strip():
-            return done if opened >= self.pages else "Back"
+            return "Back"
         best = self._best_sentence(strip_links(page), question, prompt)
         if best is not None:
             return f"Quote: {best}"
         scrollbar = re.search(r"♦Scrollbar: (\d+) - (\d+)", prompt)
-        if scrollbar and last != "Scrolled down 1" and not quoted:
+        scrolled = sum(1 for a in past[-3:] if a.startswith("Scrolled down"))
+        if scrollbar and scrolled < 2:
             return "Scrolled down 1"
-        return done if opened >= self.pages else "Back"
+        return "Back"
 
     def _best_sentence(self, plain: str, question: str, prompt: str) -> str | None:
         q = stems(question)

@@ -128,3 +128,27 @@ async def dagger_demos(student: Policy, questions: Sequence[str], make_env: Call
             progress(len(chunk))
     stats.demos = len(demos)
     return demos, stats
+
+
+def relabel(demos: Sequence[Demo], expert: Any = None) -> tuple[list[Demo], int]:
+    """The same states labelled again by ``expert`` (after its rules change), without browsing
+    again: each step keeps its observation's parts, so the prompt is rebuilt exactly. Returns the
+    demos and how many labels changed."""
+    from omni_model.scripted import ScriptedPolicy
+
+    expert = expert or ScriptedPolicy()
+    out, changed = [], 0
+    for demo in demos:
+        if any(s.observation_parts is None for s in demo.steps):
+            raise DemoFormatError(f"demo {demo.id}: a step without observation_parts cannot be relabelled")
+        labels = _expert_commands(expert, [s.observation_parts for s in demo.steps])  # type: ignore[misc]
+        steps = []
+        for step, label in zip(demo.steps, labels, strict=True):
+            try:
+                check_command(label)
+            except DemoFormatError:
+                continue
+            changed += label != step.command
+            steps.append(dataclasses.replace(step, command=label))
+        out.append(dataclasses.replace(demo, steps=steps))
+    return out, changed

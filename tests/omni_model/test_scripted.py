@@ -36,3 +36,30 @@ def test_no_closed_book_and_no_processor():
     assert policy.generate([closed_book_prompt("Why?")])[0][0].text == ""
     with pytest.raises(UnsupportedError):
         policy.generate(["x"], logits_processor=object())
+
+
+def _state(**kw):
+    from browser_env.observation import Observation, Quote
+    from omni_model.prompts import browsing_prompt
+
+    results = ("【0†Why the sky is blue†a.example】\nBlue light scatters more.\n\n"
+               "【1†Sky colour†b.example】\nThe sky's colour.\n\n【2†Blue whale†c.example】\nA whale.")
+    base = dict(question="Why is the sky blue?", title="Search results for: sky blue", text=results,
+                actions_left=10, scrollbar=(0, 5))
+    base.update(kw)
+    base["quotes"] = [Quote(t, "a.example", "http://a.example", "Blue light scatters.") for t in base.get("quotes", [])]
+    return browsing_prompt(Observation(**base))
+
+
+def test_as_daggers_expert_it_ends_on_what_was_quoted_not_on_pages_opened():
+    policy = ScriptedPolicy()
+    opened_two = ["Search sky blue", "Click Why the sky is blue", "Back", "Click Sky colour", "Back"]
+    # Two results opened, nothing quoted: before, the expert said End: Answer here (an empty answer).
+    assert policy.command(_state(past_actions=opened_two)) == "Clicked on link 2"
+    assert policy.command(_state(past_actions=opened_two, quotes=["A"])) == "Clicked on link 2"
+    assert policy.command(_state(past_actions=opened_two, quotes=["A", "B"])) == "End: Answer"
+    # One quote and the last action: end with it rather than lose it.
+    assert policy.command(_state(past_actions=opened_two, quotes=["A"], actions_left=1)) == "End: Answer"
+    # No fresh result shares a word with the question and nothing is quoted: nothing better to do.
+    every = opened_two + ["Click Blue whale", "Back"]
+    assert policy.command(_state(past_actions=every)) == "End: Answer"

@@ -38,3 +38,21 @@ def test_a_student_that_is_the_expert_agrees_everywhere():
     demos, stats = _run(Expert(), ["Why is the sky blue?"])
     assert stats.states > 0 and stats.disagreements == 0 and stats.agreement == 1.0
     assert [s.command.split()[0] for s in demos[0].steps][:2] == ["Search", "Clicked"]
+
+
+def test_relabel_asks_the_expert_again_without_browsing():
+    demos, _ = _run(ScriptedPolicy(max_actions=10), ["Sky colour again?"])
+
+    class Always:
+        def generate(self, prompts, **kw):
+            from omni_model.policy import Completion
+            return [[Completion("Back", [], "stop", 1)] for _ in prompts]
+
+    from training.dagger import relabel
+
+    again, changed = relabel(demos, Always())
+    assert [s.command for s in again[0].steps] == ["Back"] * len(demos[0].steps)
+    assert changed == sum(s.command != "Back" for s in demos[0].steps)
+    assert [s.observation for s in again[0].steps] == [s.observation for s in demos[0].steps]
+    same, unchanged = relabel(demos)
+    assert unchanged == 0 and same == demos  # the same expert gives the same labels

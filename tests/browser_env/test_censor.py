@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from browser_env.censor import LeakCensor, tokens
+from browser_env.text.censor import LeakCensor, tokens
 from browser_env.types import PageContents
 
 QUESTION = "Why does the sky look blue during the day but red and orange at sunset?"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from browser_env.citation_marks import (
+from browser_env.text.citation_marks import (
     CITATION,
     cited_numbers,
     count_citations,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_env.corpus import CorpusError, CorpusReport, detect_kind, iter_corpus, page_path, title_key
-from browser_env.wiki_vital import LICENSE, SUMMARIES, WHEEL_NAME, fetch_wheel, iter_wiki_vital, locate_wheel
+from browser_env.miniweb.corpus import CorpusError, CorpusReport, detect_kind, iter_corpus, page_path, title_key
+from browser_env.miniweb.wiki_vital import LICENSE, SUMMARIES, WHEEL_NAME, fetch_wheel, iter_wiki_vital, locate_wheel
 from tests.helpers.web import minimal_pdf
 
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from browser_env.corpus import CorpusReport, iter_corpus
+from browser_env.miniweb.corpus import CorpusReport, iter_corpus
 
 
 def _noise(n: int = 20_000, seed: int = 7) -> bytes:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from browser_env.domains import ELI5_BLOCKLIST, DomainFilter, host_of
+from browser_env.text.domains import ELI5_BLOCKLIST, DomainFilter, host_of
 from browser_env.types import SearchResult
 
 

@@ -9,9 +9,9 @@ import asyncio
 import pytest
 
 from browser_env.backends.memory import MemoryFetcher, MemorySearch
-from browser_env.browser import BrowserConfig, wrap_text
-from browser_env.env import BrowserEnv, EnvConfig, LoopThread, StaticFetcherProvider, SyncBrowserEnv
-from browser_env.observation import Observation, Quote
+from browser_env.text.browser import BrowserConfig, wrap_text
+from browser_env.text.env import BrowserEnv, EnvConfig, LoopThread, StaticFetcherProvider, SyncBrowserEnv
+from browser_env.text.observation import Observation, Quote
 from browser_env.types import SearchResult
 
 SKY = "http://sky.example/why-blue"

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from browser_env.extract import extract_main
-from browser_env.render import parse_html, render_html, strip_links
+from browser_env.text.extract import extract_main
+from browser_env.text.render import parse_html, render_html, strip_links
 
 PARA = ("The committee met on Tuesday to discuss the proposal, which would change how the city "
         "funds its public libraries, parks and swimming pools over the next decade. ")

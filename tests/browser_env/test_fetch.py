@@ -12,9 +12,9 @@ import asyncio
 import httpx
 import pytest
 
-from browser_env.chromium import SEALED_ARGS, launch
-from browser_env.fetch import BrowserCrashed, PlaywrightFetcher, new_context
-from browser_env.netpolicy import EgressPolicy
+from browser_env.web.chromium import SEALED_ARGS, launch
+from browser_env.web.fetch import BrowserCrashed, PlaywrightFetcher, new_context
+from browser_env.web.netpolicy import EgressPolicy
 from browser_env.types import FetchError, PolicyError
 from tests.helpers.web import FakeDNS
 

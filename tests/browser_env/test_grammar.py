@@ -2,8 +2,8 @@
 
 import pytest
 
-from browser_env import grammar
-from browser_env.grammar import COMMANDS, ParseError, format_action, help_text, parse
+from browser_env.text import grammar
+from browser_env.text.grammar import COMMANDS, ParseError, format_action, help_text, parse
 
 
 @pytest.mark.parametrize(

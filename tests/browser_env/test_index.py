@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from browser_env.backends.local import LocalSearch
-from browser_env.corpus import Doc, iter_corpus
-from browser_env.index import Index, IndexNotFoundError, build_index, default_index_dir, open_index
-from browser_env.index_cmd import add_parser, main
+from browser_env.miniweb.corpus import Doc, iter_corpus
+from browser_env.miniweb.index import Index, IndexNotFoundError, build_index, default_index_dir, open_index
+from browser_env.miniweb.index_cmd import add_parser, main
 from browser_env.types import BackendError, SearchBackend, WorldError
 
 DOCS = [
@@ -207,7 +207,8 @@ def test_cli_errors_and_help(tmp_path, capsys):
 def test_cli_does_not_import_heavy_modules_for_help():
     import subprocess
 
-    code = "import sys, browser_env.index_cmd; print(sorted(m for m in ('tantivy','lxml','torch') if m in sys.modules))"
+    code = ("import sys, browser_env.miniweb.index_cmd; "
+            "print(sorted(m for m in ('tantivy','lxml','torch') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
@@ -217,7 +218,7 @@ def test_cli_does_not_import_heavy_modules_for_help():
 
 @pytest.mark.slow
 def test_build_wiki_vital_from_the_fetched_wheel(tmp_path):
-    from browser_env.wiki_vital import EXPECTED_DOCS, fetch_wheel, iter_wiki_vital
+    from browser_env.miniweb.wiki_vital import EXPECTED_DOCS, fetch_wheel, iter_wiki_vital
 
     try:
         wheel = fetch_wheel()

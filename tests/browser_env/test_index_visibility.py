@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from browser_env.corpus import iter_corpus
-from browser_env.index import build_index, open_index
+from browser_env.miniweb.corpus import iter_corpus
+from browser_env.miniweb.index import build_index, open_index
 from browser_env.runtime import WebRuntime
 
 pytestmark = pytest.mark.browser

@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from browser_env.corpus import Doc, iter_corpus, page_path
-from browser_env.index import build_index, open_index
-from browser_env.miniweb import MiniWeb, host_for
-from browser_env.wiki_vital import SUMMARIES, WHEEL_NAME, iter_wiki_vital
+from browser_env.miniweb.corpus import Doc, iter_corpus, page_path
+from browser_env.miniweb.index import build_index, open_index
+from browser_env.miniweb.server import MiniWeb, host_for
+from browser_env.miniweb.wiki_vital import SUMMARIES, WHEEL_NAME, iter_wiki_vital
 
 DOCS = [
     Doc("crow", "Crow & co", html='<p>Crows like <a href="/page/a%2Fb%20%C3%A9">Zürich</a>.</p>',

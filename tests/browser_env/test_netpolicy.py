@@ -8,7 +8,7 @@ import ipaddress
 
 import pytest
 
-from browser_env.netpolicy import EgressPolicy, forbidden_reason, parse_legacy_ipv4
+from browser_env.web.netpolicy import EgressPolicy, forbidden_reason, parse_legacy_ipv4
 from browser_env.types import FetchError, PolicyError
 from tests.helpers.web import FakeDNS
 

@@ -8,9 +8,9 @@ import signal
 import psutil
 import pytest
 
-from browser_env.corpus_html import prepare_markup
-from browser_env.render import render_html
-from browser_env.visibility import OfflineVisibility
+from browser_env.miniweb.corpus_html import prepare_markup
+from browser_env.text.render import render_html
+from browser_env.web.visibility import OfflineVisibility
 from tests.browser_env.test_visibility import HIDDEN, fixture_html
 
 pytestmark = pytest.mark.browser

@@ -17,8 +17,8 @@ import time
 import psutil
 import pytest
 
-from browser_env.netpolicy import EgressPolicy
-from browser_env.pool import BrowserPool, available_memory_gib, default_concurrency
+from browser_env.web.netpolicy import EgressPolicy
+from browser_env.web.pool import BrowserPool, available_memory_gib, default_concurrency
 from tests.browser_env.sites import Site
 
 
@@ -37,7 +37,8 @@ def test_available_memory_reads_meminfo(tmp_path):
 
 
 def test_importing_the_fetch_stack_does_not_load_torch():
-    code = "import sys, browser_env.pool, browser_env.fetch, browser_env.netpolicy; print('torch' in sys.modules)"
+    code = ("import sys, browser_env.web.pool, browser_env.web.fetch, browser_env.web.netpolicy; "
+            "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -1,6 +1,6 @@
 """The pure renderer: link numbering, text layout, dispatch on content type, strip_links."""
 
-from browser_env.render import (
+from browser_env.text.render import (
     domain_of,
     error_page,
     render_fetched,

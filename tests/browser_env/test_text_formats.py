@@ -2,10 +2,10 @@
 
 import pytest
 
-from browser_env.grammar import ParseError, has_refused_chars, parse
-from browser_env.link_marks import FORGERY_SAFE, LINK, format_link, strip_links
-from browser_env.quote_match import loose_pattern, normalise_for_quote
-from browser_env.render import render_html
+from browser_env.text.grammar import ParseError, has_refused_chars, parse
+from browser_env.text.link_marks import FORGERY_SAFE, LINK, format_link, strip_links
+from browser_env.text.quote_match import loose_pattern, normalise_for_quote
+from browser_env.text.render import render_html
 
 
 def test_links_written_and_read_by_the_one_pattern():

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from browser_env.render import render_html, strip_links
-from browser_env.visibility import VISIBILITY_JS, visible_html
+from browser_env.text.render import render_html, strip_links
+from browser_env.web.visibility import VISIBILITY_JS, visible_html
 
 pytestmark = pytest.mark.browser
 
@@ -67,7 +67,7 @@ def fixture_html() -> str:
 async def _visible(html: str) -> str:
     from playwright.async_api import async_playwright
 
-    from browser_env.chromium import launch
+    from browser_env.web.chromium import launch
 
     async with async_playwright() as p:
         browser = await launch(p)

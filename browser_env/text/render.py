@@ -7,7 +7,7 @@ Links become ``【id†text†domain】`` (the domain left out when it is the pa
 the plain text that Find and Quote match against.
 
 This runs on every click, so the hot path is one recursive walk over an lxml tree
-(``browser_env.render_walk``).
+(``browser_env.text.render_walk``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .extract import extract_main
 from .link_marks import format_link, strip_links  # noqa: F401 - strip_links stays importable from here
 # The tree walk lives in render_walk; clean_text and domain_of stay importable from here.
 from .render_walk import BLANK_LINES, WS, TreeRenderer, clean_text, domain_of
-from .types import FetchedPage, PageContents, SearchResult
+from ..types import FetchedPage, PageContents, SearchResult
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 

@@ -1,7 +1,7 @@
 """The one definition of WebGPT's browsing commands (Nakano et al. 2021, Table 1).
 
 Everything that needs to know what a command looks like reads ``COMMANDS``:
-the parser below, the executor in ``browser_env.browser``, the prompt help text
+the parser below, the executor in ``browser_env.text.browser``, the prompt help text
 (``help_text``) and omni_model's constrained decoder (which walks ``prefix`` and
 ``arg`` of each spec). Nothing else spells a command out.
 

@@ -1,9 +1,9 @@
 """Corpus readers: turn a JSONL file, a folder of documents, a WikiExtractor dump or ``wiki-vital``
-into a stream of ``Doc`` objects for ``browser_env.index.build_index``.
+into a stream of ``Doc`` objects for ``browser_env.miniweb.index.build_index``.
 
 ``iter_corpus(source)`` detects the kind (the folder and WikiExtractor readers live in
-``browser_env.corpus_folder`` and ``browser_env.wikiextractor``). A corpus's own HTML pages go
-through the web's visibility pass in Chromium (``browser_env.corpus_html``), so hidden text is
+``browser_env.miniweb.corpus_folder`` and ``browser_env.miniweb.wikiextractor``). A corpus's own HTML pages go
+through the web's visibility pass in Chromium (``browser_env.miniweb.corpus_html``), so hidden text is
 never indexed. Bad rows, and files that are not text, are collected in a ``CorpusReport`` (file,
 and line where there is one) and skipped, unless ``strict=True``, which raises ``CorpusError`` on
 the first.
@@ -46,7 +46,7 @@ class Doc:
     title: str
     text: str | None = None
     # The article body (no <html>/<head>), only what a reader sees: the readers run a corpus's own
-    # HTML through the visibility pass (browser_env.corpus_html); links are /page/<id> where resolved.
+    # HTML through the visibility pass (browser_env.miniweb.corpus_html); links are /page/<id> where resolved.
     html: str | None = None
     url: str | None = None  # where the text came from, shown in the attribution footer
     source: str = ""
@@ -126,7 +126,7 @@ def iter_corpus(
 
     The kind is detected (and a bad ``source`` raises ``CorpusError``) at the call, not at the
     first ``next()``. HTML pages are made visible by ``visibility`` (a
-    ``browser_env.visibility.OfflineVisibility``); without one, one is started at the first HTML
+    ``browser_env.web.visibility.OfflineVisibility``); without one, one is started at the first HTML
     page and closed at the end.
     """
     report = report if report is not None else CorpusReport()

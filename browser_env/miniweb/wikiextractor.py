@@ -4,7 +4,7 @@ WikiExtractor keeps an article's links as ``<a href="Title">text</a>`` inside pl
 Reading takes two passes over the files: the first collects every closed article's title -> id,
 so the second, streaming, pass can turn links to articles of the dump into ``/page/<id>`` hrefs
 (links to anything else become plain text). Bad articles go to the ``CorpusReport`` as in the
-other readers. ``browser_env.corpus.iter_corpus`` detects the kind and calls ``iter_wikiextractor``.
+other readers. ``browser_env.miniweb.corpus.iter_corpus`` detects the kind and calls ``iter_wikiextractor``.
 """
 
 from __future__ import annotations

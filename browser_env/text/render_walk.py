@@ -1,10 +1,10 @@
-"""The tree walk behind ``browser_env.render``: an lxml document in, collapsed text and numbered links out.
+"""The tree walk behind ``browser_env.text.render``: an lxml document in, collapsed text and numbered links out.
 
 ``TreeRenderer.walk`` visits the tree once with an explicit stack (pages nest thousands of levels
 deep), dropping invisible and non-text elements, laying out paragraphs, lines, table cells and
 list markers, and numbering followable links as ``【id†text†domain】``. ``TextWriter`` collapses
 whitespace and merges pending line breaks. ``clean_text`` and ``domain_of`` are the text
-primitives both this walk and ``browser_env.render`` need; they stay importable from there.
+primitives both this walk and ``browser_env.text.render`` need; they stay importable from there.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``find_chromium()`` locates the binary (``WEBQA_CHROMIUM`` overrides); ``launch(playwright)``
 starts it headless with the flags that suit a closed network and a small machine.
 ``SEALED_ARGS`` cut Chromium off from the network itself, for a browser whose every request is
-answered by a route handler (``browser_env.fetch``): anything that escapes routing fails.
+answered by a route handler (``browser_env.web.fetch``): anything that escapes routing fails.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from .types import WorldError
+from ..types import WorldError
 
 CHROMIUM_ARGS = (
     "--no-sandbox",

@@ -1,6 +1,6 @@
 """Fetching pages through Chromium with webqa answering every request: ``PlaywrightFetcher``.
 
-The fetcher owns one ``BrowserContext`` (given to it; ``browser_env.pool`` makes them) and one
+The fetcher owns one ``BrowserContext`` (given to it; ``browser_env.web.pool`` makes them) and one
 reused page. Chromium runs the page's JavaScript, but never touches the network itself: a
 ``context.route`` handler answers every request (documents, frames, scripts, XHR, CSS) by fetching
 it with httpx after ``EgressPolicy`` vetted the URL, connecting to the vetted address, and
@@ -21,7 +21,7 @@ by configuration). Chromium crashes and a dead browser raise ``BrowserCrashed``;
 ``renew`` callback the fetcher moves to a fresh context and retries once.
 
 The httpx side (vetting, aliases, redirect hops, size limits, ``FetchLimits``) is in
-``browser_env.fetch_http``; this module owns the context, the page and the route handler.
+``browser_env.web.fetch_http``; this module owns the context, the page and the route handler.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from .fetch_http import HOP_BY_HOP, FetchLimits, HttpResolving, HttpResponse
 from .netpolicy import EgressPolicy
-from .types import FetchedPage, FetchError, PolicyError, WorldError
+from ..types import FetchedPage, FetchError, PolicyError, WorldError
 from .visibility import visible_page
 
 log = logging.getLogger(__name__)

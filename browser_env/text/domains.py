@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from .types import SearchResult
+from ..types import SearchResult
 
 ELI5_BLOCKLIST = ("reddit.com", "quora.com")
 

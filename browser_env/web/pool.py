@@ -36,7 +36,7 @@ from .chromium import SEALED_ARGS, launch
 from .fetch import PlaywrightFetcher, new_context
 from .fetch_http import FetchLimits
 from .netpolicy import EgressPolicy
-from .types import WorldError
+from ..types import WorldError
 
 log = logging.getLogger(__name__)
 

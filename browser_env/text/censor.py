@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from .types import PageContents
+from ..types import PageContents
 
 _APOSTROPHES = re.compile(r"(?<=\w)['’](?=\w)")
 _WORD = re.compile(r"\w+")

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .corpus import CorpusReport, Doc, _bad, clean_html
-from .types import FetchError
+from ..types import FetchError
 
 if TYPE_CHECKING:
-    from .visibility import OfflineVisibility
+    from ..web.visibility import OfflineVisibility
 
 BATCH = 16  # pages loaded per round trip to Chromium (OfflineVisibility loads several at once)
 # Elements that run code, load other documents or navigate; none of them is text a reader sees.
@@ -93,7 +93,7 @@ def visible_docs(items: Iterable[Doc | PendingPage], visibility: OfflineVisibili
     Without one, an ``OfflineVisibility`` is started at the first pending page (a corpus of plain
     text never starts Chromium) and closed when the documents end.
     """
-    from .visibility import OfflineVisibility
+    from ..web.visibility import OfflineVisibility
 
     owned: OfflineVisibility | None = None
     held: list[Doc | PendingPage] = []

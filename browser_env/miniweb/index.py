@@ -28,8 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .corpus import Doc, html_to_text, title_key
-from .paths import webqa_home
-from .types import WorldError
+from ..paths import webqa_home
+from ..types import WorldError
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def build_index(
     """Index ``docs`` into ``out`` (replacing an index already there); duplicate ids keep the first.
 
     A document's ``html`` is taken as visible already (``iter_corpus`` makes it so): untrusted HTML
-    goes through ``browser_env.corpus_html.visible_docs`` first, never straight in here.
+    goes through ``browser_env.miniweb.corpus_html.visible_docs`` first, never straight in here.
     """
     import tantivy
     from tqdm import tqdm

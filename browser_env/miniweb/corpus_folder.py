@@ -2,7 +2,7 @@
 
 A document's id is its path relative to the folder; relative links between its files are pointed
 at their mini-web pages. HTML files become ``corpus_html.PendingPage`` items, for the visibility
-pass that ``browser_env.corpus.iter_corpus`` runs them through; text and PDF files become ``Doc``
+pass that ``browser_env.miniweb.corpus.iter_corpus`` runs them through; text and PDF files become ``Doc``
 objects here. A file that cannot be read, or whose bytes are not text (random data under an
 .html.gz name), is reported once, by file, and skipped.
 """

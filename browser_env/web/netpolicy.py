@@ -14,7 +14,7 @@ the browser loads, so ``WebRuntime`` admits nothing: the mini-web is reached thr
 and a self-hosted SearXNG through its backend's own client.
 
 This module has no Playwright import; it is plain Python and unit-tested offline with a fake
-resolver (``tests/browser_env/test_netpolicy.py``).
+resolver (``tests/browser_env/web/test_netpolicy.py``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 from browser_env.miniweb.corpus_html import prepare_markup
 from browser_env.text.render import render_html
 from browser_env.web.visibility import OfflineVisibility
-from tests.browser_env.test_visibility import HIDDEN, fixture_html
+from tests.browser_env.web.test_visibility import HIDDEN, fixture_html
 
 pytestmark = pytest.mark.browser
 

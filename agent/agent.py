@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from browser_env.env import BrowserEnv, EnvConfig
+from browser_env.text.env import BrowserEnv, EnvConfig
 from browser_env.types import InputError
 from omni_model.types import Policy, RewardModel
 

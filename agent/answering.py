@@ -20,7 +20,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from browser_env.observation import Quote
+from browser_env.text.observation import Quote
 from omni_model.errors import OmniModelError
 from omni_model.types import Policy
 

@@ -161,7 +161,7 @@ def render_plain(result: Any, seconds: float) -> str:
 
 async def _run(args: argparse.Namespace, policy: Policy, reward_model: RewardModel | None, config: AgentConfig
                ) -> Result:
-    from browser_env.env import EnvConfig
+    from browser_env.text.env import EnvConfig
 
     from .agent import Agent
 

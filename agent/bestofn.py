@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from math import comb
 from typing import Any
 
-from browser_env.observation import Quote
+from browser_env.text.observation import Quote
 from omni_model.types import RewardModel
 
 from .types import Candidate

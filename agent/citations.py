@@ -6,7 +6,7 @@
     checked.references  # [Reference(n=1, ...)]   only cited quotes, original numbers kept
 
 Forms understood: ``[1]``, ``[1, 2]``, ``[1][2]``, ``[1-3]`` (also with an en dash), as
-``browser_env.citation_marks`` defines them. A citation to a quote that does not exist is the
+``browser_env.text.citation_marks`` defines them. A citation to a quote that does not exist is the
 model's fault: it is removed from the text and counted, never shown. Every quote was checked
 against its page when it was taken (the browser refuses a quote that is not on the page), so
 each reference is marked verified.
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # The marks themselves (what a citation looks like, the numbers it names) are defined once, in
-# browser_env.citation_marks; this module decides what happens to marks that name no quote.
-from browser_env.citation_marks import CITATION, cited_numbers, expand  # noqa: F401 - cited_numbers re-exported
+# browser_env.text.citation_marks; this module decides what happens to marks that name no quote.
+from browser_env.text.citation_marks import CITATION, cited_numbers, expand  # noqa: F401 - cited_numbers re-exported
 
 from .types import Reference
 

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from browser_env.env import BrowserEnv
-from browser_env.grammar import END_COMMANDS
-from browser_env.observation import Observation, render_observation
+from browser_env.text.env import BrowserEnv
+from browser_env.text.grammar import END_COMMANDS
+from browser_env.text.observation import Observation, render_observation
 from browser_env.types import WorldError
 from omni_model.errors import OmniModelError, UnsupportedError
 from omni_model.types import Policy
@@ -107,8 +107,8 @@ def sentences_in_view(ep: Episode) -> tuple[str, ...]:
 
     Falls back to every sentence of the page when the window shows none whole (a long sentence
     across the window's edge), so the policy is never left with nothing to quote on a page."""
-    from browser_env.render import strip_links
-    from browser_env.sentences import sentences
+    from browser_env.text.render import strip_links
+    from browser_env.text.sentences import sentences
 
     every = sentences(ep.page_text)
     seen = ep.shown or ep.observation
@@ -132,7 +132,7 @@ class _Browser:
         self.tokenizer = policy.tokenizer
         # Logits processors work on local tokens: a policy without a tokenizer decodes freely.
         self.constrained = config.constrained and self.tokenizer is not None
-        from browser_env.sentences import MAX_SENTENCE_CHARS
+        from browser_env.text.sentences import MAX_SENTENCE_CHARS
 
         # A whole sentence can be longer than a free argument's cap.
         self.max_arg_chars = MAX_SENTENCE_CHARS if config.choose_quotes else 200
@@ -239,7 +239,7 @@ class _Browser:
     def _processor(self, eps: list[Episode]) -> Any:
         if not self.constrained:
             return None
-        from browser_env.sentences import query_words
+        from browser_env.text.sentences import query_words
         from omni_model.constrained import RowConstraint, make_command_processor
 
         cfg = self.config

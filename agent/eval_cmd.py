@@ -119,7 +119,7 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Policy, reward
                config: AgentConfig, baseline_policies: dict[str, Policy] | None = None) -> dict:
     import dataclasses
 
-    from browser_env.env import EnvConfig
+    from browser_env.text.env import EnvConfig
 
     from .agent import Agent
     from .evaluation import ClosedBook, evaluate

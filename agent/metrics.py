@@ -25,7 +25,7 @@ Definitions (also in the report):
 - support: the share of an answer's sentences whose content words are at least half covered
   (``SUPPORT_COVERAGE``) by the extracts of the quotes that sentence itself cites; an uncited
   sentence is unsupported. "Support by n" ranks candidates by reward, like ROUGE-L by n.
-- first-query F1: content-word F1 (``browser_env.sentences.word_f1``) between the first
+- first-query F1: content-word F1 (``browser_env.text.sentences.word_f1``) between the first
   ``Search`` of the first episode and the question; 0 when it never searched.
 - TruthfulQA "similarity" (an AUTOMATIC PROXY, not the human truthfulness judgement): max ROUGE-L
   to the correct answers minus max ROUGE-L to the incorrect ones; > 0 counts as truthful.
@@ -118,7 +118,7 @@ def best_of_n_curve(per_question: Iterable[tuple[Sequence[float], Sequence[float
 
 def support(answer: str, references: Sequence[dict[str, Any]]) -> float | None:
     """Share of ``answer``'s sentences covered by the quotes they cite (see the module doc)."""
-    from browser_env.sentences import coverage, split_sentences
+    from browser_env.text.sentences import coverage, split_sentences
 
     from .citations import cited_numbers
 
@@ -134,7 +134,7 @@ def support(answer: str, references: Sequence[dict[str, Any]]) -> float | None:
 
 def first_query_f1(result: dict[str, Any], question: str) -> float:
     """Content-word F1 of the first Search in the trajectory against the question (0: no search)."""
-    from browser_env.sentences import word_f1
+    from browser_env.text.sentences import word_f1
 
     for episode in result.get("trajectory") or []:
         for step in episode.get("steps") or []:

@@ -29,7 +29,7 @@ from agent.agent import Agent
 from agent.ask_cmd import default_policy_spec, default_reward_model_spec
 from agent.evaluation import evaluate
 from agent.types import AgentConfig
-from browser_env.env import EnvConfig
+from browser_env.text.env import EnvConfig
 from browser_env.runtime import WebRuntime
 from data.eli5.loaders import load_questions
 from omni_model import load_policy, load_reward_model

@@ -26,7 +26,7 @@ from pathlib import Path
 from _memory import PeakRSS
 from _report import last_line  # bench/ is on sys.path when a script runs
 
-from browser_env.env import EnvConfig
+from browser_env.text.env import EnvConfig
 from browser_env.runtime import WebRuntime
 
 QUESTIONS_FALLBACK = ["history of the roman empire", "how do vaccines work", "why is the sky blue",
@@ -107,8 +107,8 @@ def main() -> int:
     ap.add_argument("--questions", type=Path, default=None, help="ELI5 JSON for queries (default: next to wiki_dir)")
     args = ap.parse_args()
 
-    from browser_env.corpus import iter_corpus
-    from browser_env.index import build_index
+    from browser_env.miniweb.corpus import iter_corpus
+    from browser_env.miniweb.index import build_index
 
     tmp = None
     index = args.index

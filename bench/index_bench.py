@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser_env.corpus import CorpusReport, Doc, iter_corpus, page_path
-from browser_env.index import build_index, open_index
-from browser_env.miniweb import MiniWeb
+from browser_env.miniweb.corpus import CorpusReport, Doc, iter_corpus, page_path
+from browser_env.miniweb.index import build_index, open_index
+from browser_env.miniweb.server import MiniWeb
 
 _WORD = re.compile(r"\w+")
 

@@ -82,7 +82,7 @@ def decide(policy: Any, observations: list[Any], pages: list[Page], *, constrain
 
 
 def _parse_ok(command: str) -> tuple[bool, str]:
-    from browser_env.grammar import ParseError, parse
+    from browser_env.text.grammar import ParseError, parse
 
     try:
         return True, parse(command).name
@@ -92,7 +92,7 @@ def _parse_ok(command: str) -> tuple[bool, str]:
 
 def run_offline(policy: Any, questions: list[str], *, constrained: bool, batch: int, **kw: Any) -> Tally:
     """Step 1 only, without a browser: the observation before any page is open."""
-    from browser_env.observation import Observation
+    from browser_env.text.observation import Observation
 
     tally = Tally()
     for start in range(0, len(questions), batch):
@@ -112,7 +112,7 @@ def run_offline(policy: Any, questions: list[str], *, constrained: bool, batch: 
 def run_browser(policy: Any, questions: list[str], *, constrained: bool, batch: int, steps: int,
                 index: Path | None, **kw: Any) -> Tally:
     """The first ``steps`` steps of each question over the mini-web (all browser I/O is here)."""
-    from browser_env.env import EnvConfig
+    from browser_env.text.env import EnvConfig
     from browser_env.runtime import SyncWebRuntime
 
     tally = Tally()

@@ -63,8 +63,8 @@ def word_f1(a: str, b: str) -> float:
 
 
 def first_commands(policy, questions: list[str]) -> list[str]:
-    from browser_env.grammar import END_COMMANDS
-    from browser_env.observation import Observation
+    from browser_env.text.grammar import END_COMMANDS
+    from browser_env.text.observation import Observation
     from omni_model.constrained import RowConstraint, command_token_budget, make_command_processor
     from omni_model.prompts import BROWSING_STOP, build_browsing_prompt
 
@@ -114,7 +114,7 @@ def screenshot_rows(heldout: str, tokenizer, image_tokens: int, shots: bool, max
 
 
 def command_accuracy(policy, rows: list[dict], keep: list[int]) -> dict:
-    from browser_env.grammar import ParseError, parse
+    from browser_env.text.grammar import ParseError, parse
     from omni_model.prompts import BROWSING_STOP
 
     exact = kind = valid = 0

@@ -1,6 +1,6 @@
 """Page-text fidelity: how much of a page's main text webqa's renderer keeps, and how fast.
 
-Measures the offline HTML pipeline only (``browser_env.render.render_html`` with main-content
+Measures the offline HTML pipeline only (``browser_env.text.render.render_html`` with main-content
 extraction, link markup stripped with ``strip_links``); Chromium and the visibility pass are not run.
 Baselines measured in the same run: BeautifulSoup ``get_text()`` and trafilatura's default
 ``extract()``. The score is token-level F1 (lower-cased ``\\w+`` tokens, bag-of-tokens precision and
@@ -80,7 +80,7 @@ def load_pages(pages_dir: Path) -> list[Page]:
 
 
 def webqa_text(page: Page) -> str:
-    from browser_env.render import render_html, strip_links
+    from browser_env.text.render import render_html, strip_links
 
     return strip_links(render_html(page.html, page.url).text)
 

@@ -21,7 +21,7 @@ _TITLE = re.compile(r"^(.*) \(([^()]*)\)\s*$")
 
 
 def load_items(data_dir: Path, n: int) -> list:
-    from browser_env.observation import Quote
+    from browser_env.text.observation import Quote
 
     answers = {r["question_id"]: r for r in json.loads((data_dir / "answers.json").read_text())}
     docs = json.loads((data_dir / "docs" / "docs-webgpt.json").read_text())

@@ -11,7 +11,7 @@ Typed commands (no ``--commands``) are for a person: readline gives line editing
 kept in ``$WEBQA_HOME/browse_history``, ``help`` and ``quit`` cost no action, and a command is
 recognised whatever its case (``search cats``, ``back``, ``end: answer``) and passed on in the
 grammar's own spelling. Script lines go to the browser exactly as written, as a model's would
-(``browser_env.grammar.parse`` stays exact). Bad arguments are one line on stderr and exit code 2.
+(``browser_env.text.grammar.parse`` stays exact). Bad arguments are one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from .backends.specs import BACKEND_SPECS_HELP
 from .types import InputError
 
 if TYPE_CHECKING:  # the env pulls in the browser: not needed for --help
-    from .env import StepResult
-    from .observation import Quote
+    from .text.env import StepResult
+    from .text.observation import Quote
 
 DESCRIPTION = """Drive webqa's text browser (WebGPT's command set) over the offline mini-web or a web
 search backend. After each command the observation the model would see is printed; at
@@ -88,7 +88,7 @@ def typed_command(line: str) -> str:
     words are respelled, never its argument; a line that matches no command is returned as it is,
     for the browser to refuse with its usual error.
     """
-    from .grammar import COMMANDS
+    from .text.grammar import COMMANDS
 
     stripped = line.strip()
     folded = " ".join(stripped.split()).casefold()
@@ -114,7 +114,7 @@ def typed_command(line: str) -> str:
 
 
 def local_help() -> str:
-    from .grammar import help_text
+    from .text.grammar import help_text
 
     return (help_text() + "\n\nCommands may be typed in any case. `help` shows this list and `quit` "
             "(or Ctrl-D) leaves; neither costs an action.")
@@ -254,7 +254,7 @@ def _check(args: argparse.Namespace) -> str | None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .env import EnvConfig
+    from .text.env import EnvConfig
     from .runtime import SyncWebRuntime
     from .types import WorldError
 

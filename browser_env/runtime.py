@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .env import BrowserEnv, EnvConfig, LoopThread, SyncBrowserEnv
+from .text.env import BrowserEnv, EnvConfig, LoopThread, SyncBrowserEnv
 
 
 class WebRuntime:
@@ -46,16 +46,16 @@ class WebRuntime:
 
     async def start(self) -> "WebRuntime":
         from .backends.specs import check_spec
-        from .netpolicy import EgressPolicy
-        from .pool import BrowserPool
+        from .web.netpolicy import EgressPolicy
+        from .web.pool import BrowserPool
 
         # A wrong spec is refused here, before the index opens or Chromium starts.
         self._backend_names = {check_spec(s)[0] for s in self.search_specs}
         needs_index = "local" in self._backend_names
         aliases: dict[str, str] = {}
         if needs_index:
-            from .index import default_index_dir, open_index
-            from .miniweb import MiniWeb
+            from .miniweb.index import default_index_dir, open_index
+            from .miniweb.server import MiniWeb
 
             self.index = open_index(self.index_dir or default_index_dir())
             self.miniweb = MiniWeb(self.index)

@@ -1,9 +1,9 @@
 """Plain data types and the two I/O seams (search, fetch) shared by every layer of browser_env.
 
-The layers: backends (``browser_env.backends``, ``browser_env.fetch``) produce
+The layers: backends (``browser_env.backends``, ``browser_env.web.fetch``) produce
 ``SearchResult`` lists and ``FetchedPage`` objects; the pure renderer
-(``browser_env.render``) turns those into ``PageContents``; the stateful browser
-(``browser_env.browser``) only ever sees ``PageContents``.
+(``browser_env.text.render``) turns those into ``PageContents``; the stateful browser
+(``browser_env.text.browser``) only ever sees ``PageContents``.
 
 Whose fault is it:
 - ``WorldError`` and its subclasses: the outside world failed (timeout, backend down,

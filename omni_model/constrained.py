@@ -1,7 +1,7 @@
 """Decoding constrained to the browsing command grammar: a ``transformers.LogitsProcessor``.
 
 ``CommandConstraint`` masks the logits of every generated row so that the row can only spell
-one well-formed command from ``browser_env.grammar.COMMANDS`` followed by the end marker
+one well-formed command from ``browser_env.text.grammar.COMMANDS`` followed by the end marker
 (``prompts.BROWSING_END``) or EOS. The language is read from the grammar's ``prefix`` and
 ``arg`` fields, so a new command needs no change here:
 
@@ -34,7 +34,7 @@ from typing import Any
 
 import torch
 
-from browser_env.grammar import COMMANDS, SCROLL_AMOUNTS, CommandSpec, ParseError, parse
+from browser_env.text.grammar import COMMANDS, SCROLL_AMOUNTS, CommandSpec, ParseError, parse
 from omni_model.choices import Choice, SentenceChoice, WordChoice
 from omni_model.prompts import BROWSING_END
 from omni_model.row_processor import RowMaskProcessor

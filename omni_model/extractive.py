@@ -2,7 +2,7 @@
 
 "An answer writer that stays close to its quotes". With ``AnswerConstraint`` each sentence of an
 answer is one sentence of a quote, copied whole and cited with that quote's number right before
-its final stop (``browser_env.sentences.cited_sentence``: ``... scattering [2].``). The policy
+its final stop (``browser_env.text.sentences.cited_sentence``: ``... scattering [2].``). The policy
 chooses, token by token under its own log-probabilities, which sentences to use, in what order,
 and when to stop (after at least ``min_sentences``, or all there are); no sentence is used twice. So every claim is supported by
 the quote it cites, by construction; what the model still decides is relevance and length.
@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from browser_env.sentences import cited_sentence, split_sentences
+from browser_env.text.sentences import cited_sentence, split_sentences
 from omni_model.prompts import ANSWER_END
 from omni_model.row_processor import RowMaskProcessor
 from omni_model.vocab_index import vocab_for

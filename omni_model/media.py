@@ -183,7 +183,7 @@ def synthesize_speech(text: str, out: str | Path, *, voice: str = "en-us", words
 
 def speakable(answer: str) -> str:
     """An answer as it should be read aloud: citation marks and the reference list left out."""
-    from browser_env.citation_marks import strip_citations
+    from browser_env.text.citation_marks import strip_citations
 
     return strip_citations(answer.split("\nReferences", 1)[0])
 

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from browser_env.grammar import help_text
-from browser_env.observation import Observation, Quote, render_observation
+from browser_env.text.grammar import help_text
+from browser_env.text.observation import Observation, Quote, render_observation
 from omni_model.errors import PromptTooLongError
 
 # The command is one line: the newline after it ends it. Generation stops there, and the

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from browser_env.observation import Quote
+from browser_env.text.observation import Quote
 from omni_model.errors import ModelLoadError, UnknownSpecError
 from omni_model.loading import apply_adapter
 from omni_model.loading import load_tokenizer as _load_tokenizer

@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from browser_env.link_marks import LINK
-from browser_env.observation import PAGE_BEGIN, PAGE_END
-from browser_env.render import strip_links
-from browser_env.sentences import cited_sentence, make_query, overlap, sentences, stems
+from browser_env.text.link_marks import LINK
+from browser_env.text.observation import PAGE_BEGIN, PAGE_END
+from browser_env.text.render import strip_links
+from browser_env.text.sentences import cited_sentence, make_query, overlap, sentences, stems
 from omni_model.errors import UnsupportedError
 from omni_model.types import Completion, TextOnly, TextSink
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from browser_env.observation import Quote
+from browser_env.text.observation import Quote
 from omni_model.errors import UnsupportedError
 
 FinishReason = Literal["stop", "length", "eos"]

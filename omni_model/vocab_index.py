@@ -5,11 +5,11 @@ at every step: clean/blank/separator masks, lookups by exact string and by prefi
 tokens per literal state, and character tries over normalised tokens. ``vocab_for`` caches one
 per (tokenizer, ``max_arg_chars``), weakly keyed so a dropped tokenizer frees its index.
 ``Page`` prepares one page's text for quote/find matching against those tries, by the browser's
-own rule (``browser_env.quote_match.normalise_for_quote``, re-exported here).
+own rule (``browser_env.text.quote_match.normalise_for_quote``, re-exported here).
 
 Kept apart from the ``LogitsProcessor`` so the one-off, vocabulary-sized work lives in one place
 and the processor only does per-step bookkeeping. Like the rest of omni_model it never loads
-playwright (``browser_env.render`` and ``browser_env.grammar`` are pure).
+playwright (``browser_env.text.render`` and ``browser_env.text.grammar`` are pure).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 
-from browser_env.grammar import COMMANDS, QUOTE_RANGE_SEP, SCROLL_AMOUNTS, has_refused_chars
-from browser_env.quote_match import normalise_for_quote
-from browser_env.render import strip_links
+from browser_env.text.grammar import COMMANDS, QUOTE_RANGE_SEP, SCROLL_AMOUNTS, has_refused_chars
+from browser_env.text.quote_match import normalise_for_quote
+from browser_env.text.render import strip_links
 from omni_model.prompts import BROWSING_END
 
 _IDS = "\x00ids"  # trie key holding the token ids that end at a node (never a token character)

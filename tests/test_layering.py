@@ -1,5 +1,6 @@
-"""The dependency rules of the design: which package may import which, browser_env never loads
-torch, omni_model never loads playwright.
+"""The dependency rules of the design: which package may import which, which part of browser_env
+may import which, browser_env never loads torch, its text browser never loads playwright or httpx,
+omni_model never loads playwright.
 
 The direction of imports is read from the source with ``ast`` (every ``import``, at the top or
 inside a function, and ``importlib.import_module("...")`` with a literal name), so a lazy import
@@ -64,18 +65,77 @@ def test_imports_point_down(package):
     assert not wrong, f"{package} may import only {sorted(ALLOWED[package])}:\n" + "\n".join(wrong)
 
 
+# Inside browser_env, bottom to top: the shared types and paths; the text browser (pure text, the
+# I/O handed in); Chromium and egress (which runs its hidden-text pass on the text env's LoopThread);
+# the mini-web (whose corpus HTML goes through that pass); the search backends (one of which searches
+# the mini-web's index); the runtime that puts them together; and ``webqa browse`` on it.
+BROWSER_ENV_ORDER = ["types", "paths", "text", "web", "miniweb", "backends", "runtime", "browse_cmd"]
+BROWSER_ENV_ALLOWED: dict[str, set[str]] = {
+    "types": set(),
+    "paths": set(),
+    "text": {"types"},
+    "web": {"types", "text"},
+    "miniweb": {"types", "paths", "web"},
+    "backends": {"types", "miniweb"},
+    "runtime": {"types", "text", "web", "miniweb", "backends"},
+    "browse_cmd": {"types", "paths", "text", "backends", "runtime"},
+}
+
+
+def _browser_env_part(module: str) -> str | None:
+    """The part of browser_env (a subpackage or a top-level module) that ``module`` belongs to."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "browser_env" and len(parts) > 1 else None
+
+
+def _browser_env_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, absolute module) of every import of browser_env in a file of it, relative ones resolved."""
+    package = list(path.relative_to(REPO).parent.parts)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            found.append((node.lineno, ".".join(base + ([node.module] if node.module else []))))
+    return [(line, name) for line, name in found if name.startswith("browser_env.")]
+
+
+def test_every_browser_env_part_has_a_place():
+    parts = {p.stem if p.is_file() else p.name for p in (REPO / "browser_env").iterdir()
+             if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()}
+    assert parts == set(BROWSER_ENV_ORDER), f"place {sorted(parts ^ set(BROWSER_ENV_ORDER))} in BROWSER_ENV_ORDER"
+    for part, below in BROWSER_ENV_ALLOWED.items():
+        assert all(BROWSER_ENV_ORDER.index(b) < BROWSER_ENV_ORDER.index(part) for b in below), part
+
+
+@pytest.mark.parametrize("part", BROWSER_ENV_ORDER)
+def test_browser_env_imports_point_down(part):
+    root = REPO / "browser_env"
+    paths = sorted((root / part).rglob("*.py")) if (root / part).is_dir() else [root / f"{part}.py"]
+    wrong = []
+    for path in paths:
+        for line, target in _browser_env_imports(path):
+            other = _browser_env_part(target)
+            if other not in (None, part) and other not in BROWSER_ENV_ALLOWED[part]:
+                wrong.append(f"{path.relative_to(REPO)}:{line} imports {target}")
+    assert not wrong, f"browser_env.{part} may import only {sorted(BROWSER_ENV_ALLOWED[part])}:\n" + "\n".join(wrong)
+
+
 def _modules(package: str) -> list[str]:
     names = []
-    for path in sorted((REPO / package).rglob("*.py")):
+    for path in sorted(REPO.joinpath(*package.split(".")).rglob("*.py")):
         rel = path.relative_to(REPO).with_suffix("")
         parts = list(rel.parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
-        names.append(".".join(parts))
+        if parts[-1] != "__main__":  # running it is its import
+            names.append(".".join(parts))
     return names
 
 
-@pytest.mark.parametrize("package,forbidden", [("browser_env", "torch"), ("omni_model", "playwright")])
+@pytest.mark.parametrize("package,forbidden", [("browser_env", "torch"), ("browser_env.text", "playwright"),
+                                               ("browser_env.text", "httpx"), ("omni_model", "playwright")])
 def test_package_never_imports(package, forbidden):
     mods = _modules(package)
     code = (

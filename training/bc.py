@@ -169,7 +169,7 @@ def next_command_accuracy(policy: Any, demos: Sequence[Demo], *, max_tokens: int
     ``exact``: the decoded command equals the demonstrated one; ``kind``: the same command type
     (Search, Click, Quote, ...); ``valid``: the decoded text parses at all.
     """
-    from browser_env.grammar import ParseError, parse
+    from browser_env.text.grammar import ParseError, parse
     from omni_model.prompts import BROWSING_STOP
     from training.rows import step_prompt
 

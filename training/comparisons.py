@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from browser_env.observation import Quote
+from browser_env.text.observation import Quote
 from omni_model.prompts import reward_text
 from training.json_rows import read_json_rows
 

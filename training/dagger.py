@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from browser_env.env import BrowserEnv, EnvConfig
-from browser_env.observation import Observation, render_observation
+from browser_env.text.env import BrowserEnv, EnvConfig
+from browser_env.text.observation import Observation, render_observation
 from omni_model.types import Policy
 
 from .demos import Demo, DemoFormatError, Metadata, Step, check_command

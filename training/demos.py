@@ -24,8 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from browser_env.grammar import ParseError, parse
-from browser_env.observation import Observation, Quote
+from browser_env.text.grammar import ParseError, parse
+from browser_env.text.observation import Observation, Quote
 
 SCHEMA_VERSION = 1
 

@@ -89,7 +89,7 @@ def _speech(args: argparse.Namespace) -> dict:
 def _synth(args: argparse.Namespace) -> dict:
     from tqdm import tqdm
 
-    from browser_env.env import EnvConfig
+    from browser_env.text.env import EnvConfig
     from browser_env.runtime import WebRuntime
 
     from .demos import write_demos

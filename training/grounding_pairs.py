@@ -39,9 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from browser_env.observation import Quote
-from browser_env.sentences import cited_sentence, content_words, make_query, sentences  # noqa: F401
-from browser_env.sentences import coverage as shared_coverage
+from browser_env.text.observation import Quote
+from browser_env.text.sentences import cited_sentence, content_words, make_query, sentences  # noqa: F401
+from browser_env.text.sentences import coverage as shared_coverage
 
 from .comparisons import Comparison
 from .perturb import CITATION, is_supported, remove_citations

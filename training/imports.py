@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from browser_env.citation_marks import CITATION
-from browser_env.observation import Quote
+from browser_env.text.citation_marks import CITATION
+from browser_env.text.observation import Quote
 from training.demos import Demo, Metadata, utc_now
 
 SOURCE = "eli5_webgpt_samples"

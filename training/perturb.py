@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from typing import Literal
 
 # The marks are defined once; remove_citations is the one rule for taking them out.
-from browser_env.citation_marks import CITATION
-from browser_env.citation_marks import strip_citations as remove_citations  # noqa: F401 - this module's API
-from browser_env.observation import Quote
+from browser_env.text.citation_marks import CITATION
+from browser_env.text.citation_marks import strip_citations as remove_citations  # noqa: F401 - this module's API
+from browser_env.text.observation import Quote
 
 from .comparisons import Comparison
 

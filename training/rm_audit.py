@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from browser_env.sentences import stems
+from browser_env.text.sentences import stems
 
 from .comparisons import Comparison
 from .grounding_pairs import split_sentences

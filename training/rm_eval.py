@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from browser_env.citation_marks import count_citations
+from browser_env.text.citation_marks import count_citations
 
 from .comparisons import Comparison
 

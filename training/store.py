@@ -30,7 +30,7 @@ from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from browser_env.observation import Observation, Quote
+from browser_env.text.observation import Observation, Quote
 
 # WebGPT's five-point overall rating, as the labeller sees it, and the score it gives answer 0
 # (answer 1 gets the negative): WebGPT comparisons put a positive score on the preferred answer.

@@ -1,6 +1,6 @@
 """The scripted demonstrator: browsing demonstrations where no person has recorded any.
 
-It drives the real environment (``browser_env.env.BrowserEnv``), so every step it records is a
+It drives the real environment (``browser_env.text.env.BrowserEnv``), so every step it records is a
 command the browser accepted and every quote was found on its page: the demonstrations are
 valid by construction. For each question it
 
@@ -27,12 +27,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from browser_env.quote_match import loose_pattern
-from browser_env.env import BrowserEnv, StepResult
-from browser_env.grammar import format_action
-from browser_env.observation import Quote
-from browser_env.sentences import (STOPWORDS, cited_sentence, content_words, make_query,  # noqa: F401 - re-exported
-                                    overlap, sentences, stems)
+from browser_env.text.quote_match import loose_pattern
+from browser_env.text.env import BrowserEnv, StepResult
+from browser_env.text.grammar import format_action
+from browser_env.text.observation import Quote
+from browser_env.text.sentences import (  # noqa: F401 - re-exported
+    STOPWORDS, cited_sentence, content_words, make_query, overlap, sentences, stems)
 from browser_env.types import WorldError
 
 from .demos import Demo, Metadata, Step

@@ -19,7 +19,7 @@ import queue
 from dataclasses import dataclass, field
 from typing import Any
 
-from browser_env.citation_marks import sub_citations, sub_numbers
+from browser_env.text.citation_marks import sub_citations, sub_numbers
 from browser_env.types import InputError
 from omni_model.prompts import ANSWER_END
 from omni_model.types import Policy, RewardModel

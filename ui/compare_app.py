@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from browser_env.observation import Quote
+from browser_env.text.observation import Quote
 from training.store import FLAGS, RATINGS, PairRow, Store
 
 

@@ -14,8 +14,8 @@ accepted again), which brings back the page, the scroll position and the quotes.
 from dataclasses import dataclass, field
 from typing import Any
 
-from browser_env.citation_marks import out_of_range
-from browser_env.grammar import format_action
+from browser_env.text.citation_marks import out_of_range
+from browser_env.text.grammar import format_action
 
 from training.store import Store
 
@@ -56,7 +56,7 @@ class Recorder:
         self.store, self.runtime, self.max_actions, self.corpus = store, runtime, max_actions, corpus
 
     def _env(self) -> Any:
-        from browser_env.env import EnvConfig
+        from browser_env.text.env import EnvConfig
 
         # Screenshots are saved with each step, for training the omni model that sees pages.
         return self.runtime.make_env(EnvConfig(max_actions=self.max_actions, screenshots=True))

@@ -17,7 +17,7 @@ from . import __version__
 # Modules with add_parser(subparsers) and main(args), in the order --help lists them.
 COMMANDS: list[str] = [
     "webqa.setup_cmd",
-    "browser_env.index_cmd",
+    "browser_env.miniweb.index_cmd",
     "browser_env.browse_cmd",
     "omni_model.generate_cmd",
     "agent.ask_cmd",

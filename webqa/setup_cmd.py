@@ -26,8 +26,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _index(force: bool) -> None:
-    from browser_env.corpus import iter_corpus
-    from browser_env.index import build_index, default_index_dir
+    from browser_env.miniweb.corpus import iter_corpus
+    from browser_env.miniweb.index import build_index, default_index_dir
 
     out = default_index_dir()
     if (out / "meta.json").exists() and not force:

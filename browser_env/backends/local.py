@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from ..corpus import page_path
-from ..index import Index
+from ..miniweb.corpus import page_path
+from ..miniweb.index import Index
 from ..types import BackendError, SearchResult, WorldError
 
 

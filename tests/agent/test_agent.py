@@ -11,7 +11,7 @@ import pytest
 from agent.agent import Agent, episodes_per_question
 from agent.types import AgentConfig
 from browser_env.backends.memory import MemoryFetcher, MemorySearch
-from browser_env.env import BrowserEnv
+from browser_env.text.env import BrowserEnv
 from browser_env.types import SearchResult
 from omni_model.prompts import BROWSING_STOP
 from tests.helpers.agents import SCRIPTS, SKY, SKY_HTML, ScriptedPolicy, env_factory

@@ -77,7 +77,7 @@ def test_help_names_the_defaults(capsys):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_end_to_end_real_model_and_index(capsys):
-    from browser_env.index import default_index_dir
+    from browser_env.miniweb.index import default_index_dir
 
     if not (default_index_dir() / "meta.json").exists():
         pytest.skip("the default wiki-vital index is not built")

@@ -8,8 +8,8 @@ import pytest
 
 from browser_env.backends.memory import MemoryFetcher, MemorySearch
 from browser_env.browse_cmd import quotes_summary, run_session, typed_command
-from browser_env.env import BrowserEnv, EnvConfig, LoopThread, StaticFetcherProvider, SyncBrowserEnv
-from browser_env.grammar import ParseError, parse
+from browser_env.text.env import BrowserEnv, EnvConfig, LoopThread, StaticFetcherProvider, SyncBrowserEnv
+from browser_env.text.grammar import ParseError, parse
 from browser_env.types import SearchResult
 from webqa.cli import main as webqa
 

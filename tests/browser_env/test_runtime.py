@@ -17,9 +17,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from browser_env.corpus import iter_corpus
-from browser_env.env import EnvConfig
-from browser_env.index import build_index
+from browser_env.miniweb.corpus import iter_corpus
+from browser_env.text.env import EnvConfig
+from browser_env.miniweb.index import build_index
 from browser_env.runtime import WebRuntime
 
 pytestmark = pytest.mark.browser
@@ -185,7 +185,7 @@ def _serve(body: bytes):
 def test_duckduckgo_results_page_loads_through_chromium():
     """DuckDuckGo's HTML results page, replayed locally, loaded by Chromium and parsed."""
     from browser_env.backends.duckduckgo import DuckDuckGoSearch
-    from browser_env.pool import BrowserPool
+    from browser_env.web.pool import BrowserPool
 
     body = (Path(__file__).parent / "fixtures" / "ddg_results.html").read_bytes()
     server, handler = _serve(body)

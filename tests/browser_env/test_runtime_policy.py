@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from browser_env.env import EnvConfig
+from browser_env.text.env import EnvConfig
 from browser_env.runtime import WebRuntime
 from tests.browser_env.replay import Reply
 

@@ -13,7 +13,7 @@ import argparse
 import re
 
 from browser_env.backends.memory import MemoryFetcher, MemorySearch
-from browser_env.env import BrowserEnv, EnvConfig, StaticFetcherProvider
+from browser_env.text.env import BrowserEnv, EnvConfig, StaticFetcherProvider
 from browser_env.types import SearchResult
 from omni_model.errors import ServerError
 from omni_model.types import Completion, TextOnly

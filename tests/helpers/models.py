@@ -15,7 +15,7 @@ import wave
 from pathlib import Path
 from typing import Any, Literal
 
-from browser_env.grammar import help_text
+from browser_env.text.grammar import help_text
 
 CHATML = (
     "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>' + '\\n' }}"

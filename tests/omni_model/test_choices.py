@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from browser_env.grammar import parse
+from browser_env.text.grammar import parse
 from omni_model.choices import SentenceChoice, WordChoice
 from omni_model.constrained import RowConstraint, make_command_processor
 from omni_model.prompts import BROWSING_STOP

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 import torch
 
-from browser_env.grammar import COMMANDS, ParseError, parse
-from browser_env.render import strip_links
+from browser_env.text.grammar import COMMANDS, ParseError, parse
+from browser_env.text.render import strip_links
 from omni_model.constrained import (
     CommandConstraint,
     RowConstraint,

@@ -47,7 +47,7 @@ def test_a_built_checkpoint_takes_the_place_of_the_shipped_one(monkeypatch, tmp_
 
 
 def _index_ready():
-    from browser_env.index import default_index_dir
+    from browser_env.miniweb.index import default_index_dir
 
     if not (default_index_dir() / "meta.json").exists():
         pytest.skip("the default wiki-vital index is not built")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser_env.grammar import help_text
-from browser_env.observation import Observation, Quote, render_observation
+from browser_env.text.grammar import help_text
+from browser_env.text.observation import Observation, Quote, render_observation
 from omni_model.errors import PromptTooLongError
 from tests.helpers.models import make_tiny_tokenizer
 from omni_model.prompts import (

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from browser_env.observation import Quote
+from browser_env.text.observation import Quote
 from omni_model.errors import ModelLoadError, PromptTooLongError
 from omni_model.reward import TransformersRewardModel, load_reward_model
 from tests.helpers.models import make_tiny_tokenizer, save_tiny_llama

@@ -50,9 +50,9 @@ def test_the_shipped_agent_answers_ten_questions_with_relevant_supported_citatio
     from agent.agent import Agent
     from agent.metrics import first_query_f1, question_metrics
     from agent.types import AgentConfig
-    from browser_env.index import default_index_dir
+    from browser_env.miniweb.index import default_index_dir
     from browser_env.runtime import WebRuntime
-    from browser_env.sentences import stems
+    from browser_env.text.sentences import stems
     from omni_model import load_policy
 
     if not (default_index_dir() / "meta.json").exists():
@@ -85,7 +85,7 @@ def test_the_shipped_agent_answers_ten_questions_with_relevant_supported_citatio
 
 @pytest.mark.slow
 def test_reward_adapter_has_a_trained_head():
-    from browser_env.observation import Quote
+    from browser_env.text.observation import Quote
     from omni_model import load_reward_model
 
     trained = load_reward_model(default_reward_model_spec(), max_length=512)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from browser_env.observation import Quote
+from browser_env.text.observation import Quote
 from omni_model.prompts import reward_text
 from training.comparisons import (
     Comparison, MalformedRowError, export_trl, export_webgpt, load_comparisons,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from browser_env.observation import Observation, Quote, render_observation
+from browser_env.text.observation import Observation, Quote, render_observation
 from training.demos import (Demo, DemoFormatError, Metadata, Step, iter_demos, read_demos,
                             write_demos)
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from browser_env.observation import Quote
+from browser_env.text.observation import Quote
 from training import rm_eval_cmd
 from training.common import held_out
 from training.comparisons import load_trl

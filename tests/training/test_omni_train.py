@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from browser_env.observation import render_observation
+from browser_env.text.observation import render_observation
 from training.demos import Demo, Metadata, Step, write_demos
 from training.omni_train import OmniTrainConfig, demo_rows, train_omni
 from training.speech import read_manifest

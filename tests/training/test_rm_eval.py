@@ -174,7 +174,7 @@ class LengthAndCitesRM:
 
 
 def _kinded():
-    from browser_env.observation import Quote
+    from browser_env.text.observation import Quote
 
     quotes = (Quote("T", "t.org", "", "Alpha is the first letter."),)
     pairs = []

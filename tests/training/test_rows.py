@@ -2,7 +2,7 @@
 
 import pytest
 
-from browser_env.observation import Quote
+from browser_env.text.observation import Quote
 from omni_model.errors import PromptTooLongError
 from omni_model.prompts import (ANSWER_END, answer_completion, answer_prompt, browsing_completion,
                                 build_browsing_prompt)

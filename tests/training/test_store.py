@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from browser_env.observation import Observation, Quote, render_observation
+from browser_env.text.observation import Observation, Quote, render_observation
 from training.comparisons import load_webgpt
 from training.demos import read_demos
 from training.store import RATINGS, ConflictError, Store, load_pairs_file, pairs_from_candidates

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from browser_env.grammar import parse
-from browser_env.observation import Quote
+from browser_env.text.grammar import parse
+from browser_env.text.observation import Quote
 from training.synth import (SynthConfig, best_sentences, content_words, extractive_answer, make_query,
                             rank_links, sentences, synth_demos)
 
@@ -40,7 +40,7 @@ def test_extractive_answer_cites_every_quote_before_its_full_stop():
 
 @pytest.mark.browser
 def test_demos_on_the_real_browser_are_valid_and_replay(tmp_path):
-    from browser_env.index import default_index_dir
+    from browser_env.miniweb.index import default_index_dir
     from browser_env.runtime import WebRuntime
     from training.demos import read_demos, write_demos
 

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from browser_env.observation import Observation, Quote, render_observation
+from browser_env.text.observation import Observation, Quote, render_observation
 from training.bc import BCConfig, TrainingDataError, load_demo_files, split_demos, train_bc
 from training.comparisons import Comparison, export_webgpt
 from training.demos import Demo, Metadata, Step, write_demos

@@ -12,7 +12,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 def chromium_page():
     from playwright.sync_api import sync_playwright
 
-    from browser_env.chromium import CHROMIUM_ARGS, find_chromium
+    from browser_env.web.chromium import CHROMIUM_ARGS, find_chromium
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=find_chromium(), headless=True, args=list(CHROMIUM_ARGS))
@@ -23,7 +23,7 @@ def chromium_page():
 
 @pytest.fixture(scope="module")
 def web_runtime():
-    from browser_env.index import default_index_dir
+    from browser_env.miniweb.index import default_index_dir
     from browser_env.runtime import SyncWebRuntime
 
     if not (default_index_dir() / "meta.json").exists():

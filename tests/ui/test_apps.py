@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from browser_env.observation import Quote
+from browser_env.text.observation import Quote
 from omni_model.types import TextOnly
 from tests.ui.conftest import serve
 from training.comparisons import load_webgpt

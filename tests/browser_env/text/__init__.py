@@ -1,0 +1,1 @@
+"""Tests for browser_env.text: the pure text browser."""

@@ -1,0 +1,1 @@
+"""Tests for browser_env.web: Chromium and egress."""

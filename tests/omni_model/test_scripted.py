@@ -39,7 +39,7 @@ def test_no_closed_book_and_no_processor():
 
 
 def _state(**kw):
-    from browser_env.observation import Observation, Quote
+    from browser_env.text.observation import Observation, Quote
     from omni_model.prompts import browsing_prompt
 
     results = ("【0†Why the sky is blue†a.example】\nBlue light scatters more.\n\n"

@@ -16,7 +16,7 @@ from agent.evaluation import ANSWERS, ClosedBook, evaluate, read_answers
 from agent.types import AgentConfig, Candidate, Reference, Result
 from browser_env.types import BackendError
 from data.eli5.loaders import QuestionRow, question_id
-from omni_model.types import TextOnly
+from tests.helpers.agents import FakeTextPolicy
 
 
 class FakeAgent:
@@ -51,20 +51,10 @@ class _Completion:
     text: str
 
 
-class FakePolicy(TextOnly):
+class FakePolicy(FakeTextPolicy):
     """Answers from memory (closed-book); a text policy without a tokenizer."""
 
     spec = "fake-closed-book"
-    tokenizer = None
-    context_length = 4096
-    streams = False
-    batch_by_length = False
-
-    def count_tokens(self, text):
-        return len(text.split())
-
-    def apply_chat_template(self, messages):
-        return "\n\n".join(m["content"] for m in messages)
 
     def generate(self, prompts, *, n=1, temperature=0.8, max_new_tokens=128, stop=None, seed=None, **_):
         return [[_Completion("" if "EMPTY" in p else "From memory: the sky is blue.")] for p in prompts]

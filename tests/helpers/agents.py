@@ -39,6 +39,22 @@ SCRIPTS = {
 ANSWER = "Blue light scatters more [1], as everyone knows [7]."
 
 
+class FakeTextPolicy(TextOnly):
+    """What every fake text policy shares: no tokenizer, words as tokens, a plain chat template."""
+
+    spec = "fake-text"
+    tokenizer = None
+    context_length = 4096
+    streams = False
+    batch_by_length = False
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def apply_chat_template(self, messages):
+        return "\n\n".join(m["content"] for m in messages)
+
+
 class ScriptedPolicy(TextOnly):
     """A policy stand-in: commands come from SCRIPTS by question and step; records call sizes.
     A text policy with no tokenizer (so no constraints), no streaming, one batch for all lengths."""

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from browser_env.text.observation import Quote
-from omni_model.types import TextOnly
+from tests.helpers.agents import FakeTextPolicy
 from tests.ui.conftest import serve
 from training.comparisons import load_webgpt
 from training.demos import read_demos
@@ -126,20 +126,11 @@ def test_record_close_the_tab_resume_and_finish(tmp_path, chromium_page, web_run
     assert all(s.observation_parts is not None for s in demo.steps)
 
 
-class QuotingPolicy(TextOnly):
+class QuotingPolicy(FakeTextPolicy):
     """Searches, opens the first result, quotes its first long sentence, answers citing it."""
 
     spec = "fake-quoting"
-    tokenizer = None
     context_length = 8192
-    streams = False
-    batch_by_length = False
-
-    def count_tokens(self, text):
-        return len(text.split())
-
-    def apply_chat_template(self, messages):
-        return "\n\n".join(m["content"] for m in messages)
 
     def generate(self, prompts, *, n=1, stop=None, media=None, **kw):
         self._no_media(media)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from browser_env.text.observation import Observation, render_observation
 from omni_model.types import Policy
 
 from .demos import Demo, DemoFormatError, Metadata, Step, check_command
+from .synth import action_budget
 
 DAGGER_SOURCE = "dagger"
 
@@ -57,11 +57,6 @@ class DaggerStats:
 
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "agreement": self.agreement}
-
-
-def _budget(question_id: str, lo: int, hi: int) -> int:
-    digest = int(hashlib.sha1(question_id.encode()).hexdigest(), 16)
-    return lo + digest % (hi - lo + 1)
 
 
 def _expert_commands(expert: Policy, shown: list[Observation]) -> list[str]:
@@ -90,7 +85,7 @@ async def dagger_demos(student: Policy, questions: Sequence[str], make_env: Call
         chunk = list(enumerate(questions[start:start + config.batch], start))
         episodes = []
         for i, question in chunk:
-            budget = _budget(f"{id_prefix}:{i}", *config.max_actions)
+            budget = action_budget(f"{id_prefix}:{i}", *config.max_actions)
             env = make_env(EnvConfig(max_actions=budget))
             episodes.append(Episode(question=question, env=env, qid=i))
         shown: dict[int, list[tuple[Observation, str]]] = {id(ep): [] for ep in episodes}

@@ -144,12 +144,17 @@ async def _quote_page(rec: _Recorder, question: str, config: SynthConfig) -> int
     return taken
 
 
+def action_budget(key: str, lo: int, hi: int) -> int:
+    """An episode's action budget in [lo, hi], fixed by ``key`` (a demo id), so reruns draw the same."""
+    digest = int(hashlib.sha1(key.encode()).hexdigest(), 16)
+    return lo + digest % (hi - lo + 1)
+
+
 async def demonstrate(env: BrowserEnv, question: str, config: SynthConfig, *, demo_id: str) -> Demo | None:
     """One scripted episode on ``env``; ``None`` when nothing relevant could be quoted."""
     if config.max_actions is not None:
         lo, hi = config.max_actions
-        digest = int(hashlib.sha1(demo_id.encode()).hexdigest(), 16)
-        env.config = dataclasses.replace(env.config, max_actions=lo + digest % (hi - lo + 1))
+        env.config = dataclasses.replace(env.config, max_actions=action_budget(demo_id, lo, hi))
     rec = _Recorder(env, await env.reset(question), config.screenshots_dir)
     await rec.do(format_action("search", make_query(question, config.query_words)))
     candidates = rank_links(dict(env.browser.view.page.link_texts), question)

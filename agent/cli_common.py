@@ -119,8 +119,11 @@ def add_agent_args(p: argparse.ArgumentParser) -> None:
                         "best-of-n still has candidates")
     p.add_argument("--free-arguments", action="store_true",
                    help="let the policy spell Search queries and quotes itself (default: a query is made of the "
-                        "question's content words and a quote is one whole sentence of the page in view, the "
+                        "question's content words and a quote is a passage of the page in view, the "
                         "policy choosing among them)")
+    p.add_argument("--quote-span", type=int, default=defaults["quote_span"], metavar="K",
+                   help=f"sentences a chosen quote holds at most: one in view and the ones after it in its paragraph, "
+                        f"within 400 characters (default: {defaults['quote_span']}; 1: single sentences)")
     p.add_argument("--seed", type=int, default=defaults["seed"], help=f"sampling seed (default: {defaults['seed']})")
 
 
@@ -137,8 +140,8 @@ def check_agent_args(args: argparse.Namespace, n: int, n_name: str = "--n") -> s
     settle_answers_per_browse(args, n)
     if args.temperature < 0:
         return "--temperature must be >= 0"
-    if args.answers_per_browse < 1 or args.max_actions < 1 or args.max_answer_tokens < 1:
-        return "--answers-per-browse, --max-actions and --max-answer-tokens must be >= 1"
+    if args.answers_per_browse < 1 or args.max_actions < 1 or args.max_answer_tokens < 1 or args.quote_span < 1:
+        return "--answers-per-browse, --max-actions, --max-answer-tokens and --quote-span must be >= 1"
     if n % args.answers_per_browse:
         return f"{n_name} {n} is not a multiple of --answers-per-browse {args.answers_per_browse}"
     return check_web_args(args)
@@ -164,7 +167,8 @@ def agent_config(args: argparse.Namespace, n: int) -> AgentConfig:
     return AgentConfig(n=n, answers_per_browse=args.answers_per_browse, max_actions=args.max_actions,
                        max_answer_tokens=args.max_answer_tokens, constrained=not args.no_constrain, seed=args.seed,
                        answer_mode=args.answer_mode, temperature=args.temperature,
-                       choose_quotes=not args.free_arguments, query_from_question=not args.free_arguments)
+                       choose_quotes=not args.free_arguments, query_from_question=not args.free_arguments,
+                       quote_span=args.quote_span)
 
 
 @contextmanager

@@ -102,20 +102,23 @@ def _command_budget(max_arg_chars: int) -> int:
     return command_token_budget(max_arg_chars)
 
 
-def sentences_in_view(ep: Episode) -> tuple[str, ...]:
-    """The page's quotable sentences that the episode's window shows whole, not yet quoted.
+def passages_in_view(ep: Episode, span: int = 1) -> tuple[str, ...]:
+    """What the policy may quote: the page's passages (``browser_env.text.sentences.passages``)
+    whose first sentence the episode's window shows whole, none sharing a sentence with a quote
+    already taken.
 
-    Falls back to every sentence of the page when the window shows none whole (a long sentence
-    across the window's edge), so the policy is never left with nothing to quote on a page."""
+    Falls back to every passage of the page when the window shows no sentence whole (a long
+    sentence across the window's edge), so the policy is never left with nothing to quote on a page."""
     from browser_env.text.render import strip_links
-    from browser_env.text.sentences import sentences
+    from browser_env.text.sentences import passages, sentences, split_sentences
 
-    every = sentences(ep.page_text)
+    firsts = sentences(ep.page_text)
+    every = passages(ep.page_text, span)  # one per sentence, starting with it
     seen = ep.shown or ep.observation
     window = " ".join(strip_links(seen.text if seen else "").split())
-    taken = {" ".join(q["extract"].split()) for q in ep.quotes}
-    shown = [s for s in every if s in window] or every
-    return tuple(s for s in shown if s not in taken)
+    taken = " ".join(" ".join(q["extract"].split()) for q in ep.quotes)
+    shown = [p for s, p in zip(firsts, every) if s in window] or every
+    return tuple(p for p in shown if not any(s in taken for s in split_sentences(p)))
 
 
 START_GRACE_S = 2.0  # a Chromium context starts in well under this; a pool-bound start waits longer
@@ -245,7 +248,7 @@ class _Browser:
         cfg = self.config
         rows = [RowConstraint(self._links(ep), page_text=ep.page_text, constrain_quote=cfg.constrain_quotes,
                               constrain_find=cfg.constrain_quotes, commands=self._commands(ep),
-                              quote_sentences=sentences_in_view(ep) if cfg.choose_quotes else None,
+                              quote_sentences=passages_in_view(ep, cfg.quote_span) if cfg.choose_quotes else None,
                               query_words=tuple(query_words(ep.question)) if cfg.query_from_question else None,
                               min_query_words=cfg.min_query_words)
                 for ep in eps]

@@ -137,7 +137,8 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Policy, reward
                     "blocked": list(env_config.block_domains), "censor_leaks": env_config.censor_leaks,
                     "constrained": config.constrained, "seed": config.seed,
                     "baseline_policies": list(baseline_policies or {}),
-                    "choose_quotes": config.choose_quotes, "query_from_question": config.query_from_question,
+                    "choose_quotes": config.choose_quotes, "quote_span": config.quote_span,
+                    "query_from_question": config.query_from_question,
                     "answer_mode": config.answer_mode}
         return await evaluate(rows, agent, args.out, ns=args.n, workers=args.workers, resume=args.resume,
                               closed_book=closed, env_config=env_config, task=args.eval_task,

@@ -36,6 +36,9 @@ class AgentConfig:
     # "Choose, do not generate" (omni_model.choices): a Quote is one whole sentence of the page in
     # view, a Search is made of the question's content words; the policy picks among them.
     choose_quotes: bool = True
+    # A chosen quote is a passage: a sentence and up to quote_span - 1 after it (within 400
+    # characters), so a two-quote episode leaves an extractive answer four sentences to choose from.
+    quote_span: int = 2
     query_from_question: bool = True
     # "extractive": the answer is written from its quotes' sentences, each cited (omni_model.
     # extractive); "free": the policy writes whatever it likes and citations are checked after.

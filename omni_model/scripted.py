@@ -4,9 +4,10 @@ It reads the same prompts any policy is given (``omni_model.prompts``) and answe
 as ``training.synth`` demonstrates on the browser itself:
 
 - browsing: ``Search`` the question's content words; open the results whose titles share the most
-  words with the question (``pages`` of them); on each page quote the sentence in view that shares
-  the most words with the question (scrolling down when none is in view); ``Back``; ``End: Answer``;
-- answering: the extractive answer, every quote as one sentence cited ``[n]``.
+  words with the question (``pages`` of them); on each page quote the passage (``quote_span``
+  sentences) that starts with the sentence in view sharing the most words with the question
+  (scrolling down when none is in view); ``Back``; ``End: Answer``;
+- answering: the extractive answer, every sentence of every quote cited ``[n]``.
 
 It is a baseline (``webqa eval`` reports it beside the learned policy and the closed-book answer)
 and the expert that labels states for DAgger; it is never the default and never writes the
@@ -26,7 +27,7 @@ from typing import Any
 from browser_env.text.link_marks import LINK
 from browser_env.text.observation import PAGE_BEGIN, PAGE_END
 from browser_env.text.render import strip_links
-from browser_env.text.sentences import cited_sentence, make_query, overlap, sentences, stems
+from browser_env.text.sentences import make_query, overlap, passages, sentences, split_sentences, stems
 from omni_model.errors import UnsupportedError
 from omni_model.types import Completion, TextOnly, TextSink
 
@@ -57,6 +58,7 @@ class ScriptedPolicy(TextOnly):
     pages: int = 2  # quotes wanted (one per result opened, as the demonstrations take them)
     max_pages: int = 5  # results opened at most while fewer quotes than that were found
     min_overlap: int = 1
+    quote_span: int = 2  # sentences per quote at most, as ``AgentConfig.quote_span`` offers the policy
     spec: str = SCRIPTED_SPEC
     context_length: int = 1 << 20  # it reads any length
     tokenizer: Any = None  # no tokens: the agent decodes nothing under constraints for it
@@ -132,12 +134,15 @@ class ScriptedPolicy(TextOnly):
         return "Back"
 
     def _best_sentence(self, plain: str, question: str, prompt: str) -> str | None:
+        """The passage starting at the sentence in view that shares most words with the question."""
         q = stems(question)
-        taken = _section(prompt, "Quotes")
-        ranked = sorted(((overlap(s, q), k, s) for k, s in enumerate(sentences(plain))), key=lambda x: (-x[0], x[1]))
-        for score, _, s in ranked:
-            if score >= self.min_overlap and s not in " ".join(taken.replace("> ", "").split()):
-                return s
+        taken = " ".join(_section(prompt, "Quotes").replace("> ", "").split())
+        starts = sentences(plain)
+        ranked = sorted(((overlap(s, q), k, p) for k, (s, p) in enumerate(zip(starts, passages(plain, self.quote_span)))),
+                        key=lambda x: (-x[0], x[1]))
+        for score, _, p in ranked:
+            if score >= self.min_overlap and not any(s in taken for s in split_sentences(p)):
+                return p
         return None
 
     def answer(self, prompt: str) -> str:
@@ -148,4 +153,7 @@ class ScriptedPolicy(TextOnly):
             end = heads[k + 1].start() if k + 1 < len(heads) else len(body)
             # Each quote is "[n] <title> (<domain>)", a blank line, then the extract.
             extracts.append(" ".join(body[m.end():end].split()))
-        return " ".join(cited_sentence(e, n) for n, e in enumerate(extracts, 1) if e)
+        from omni_model.extractive import answer_segments
+
+        # Every sentence cited, as the extractive writer cites them (a quote may hold several).
+        return " ".join(answer_segments(extracts))

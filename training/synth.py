@@ -7,7 +7,8 @@ valid by construction. For each question it
 1. searches for the question's content words;
 2. opens the most promising results (title overlap with the question), one after another;
 3. on each page finds the sentences that share the most content words with the question,
-   scrolls to them with ``Find in page`` when they are off screen, and quotes them;
+   scrolls to them with ``Find in page`` when they are off screen, and quotes each with the
+   sentence after it (``quote_span``);
 4. goes ``Back`` to the results for the next page, then ``End: Answer``;
 5. writes an extractive answer: the quoted sentences, each cited ``[n]``.
 
@@ -32,7 +33,7 @@ from browser_env.text.env import BrowserEnv, StepResult
 from browser_env.text.grammar import format_action
 from browser_env.text.observation import Quote
 from browser_env.text.sentences import (  # noqa: F401 - re-exported
-    STOPWORDS, cited_sentence, content_words, make_query, overlap, sentences, stems)
+    STOPWORDS, cited_sentence, content_words, make_query, overlap, passages, sentences, split_sentences, stems)
 from browser_env.types import WorldError
 
 from .demos import Demo, Metadata, Step
@@ -46,17 +47,20 @@ def rank_links(link_texts: dict[int, str], question: str) -> list[int]:
 
 
 def best_sentences(plain: str, question: str, k: int, *, min_overlap: int = 1,
-                   max_chars: int = 400) -> list[str]:
-    """The ``k`` sentences sharing most content words with the question, in page order."""
+                   max_chars: int = 400, span: int = 1) -> list[str]:
+    """The ``k`` sentences sharing most content words with the question, in page order; each run
+    on into a passage of up to ``span`` sentences (``browser_env.text.sentences.passages``)."""
     q = stems(question)
-    ranked = sorted(enumerate(sentences(plain, max_chars=max_chars)), key=lambda x: (-overlap(x[1], q), x[0]))
-    picked = [(i, s) for i, s in ranked[:k] if overlap(s, q) >= min_overlap]
-    return [s for _, s in sorted(picked)]
+    starts = sentences(plain, max_chars=max_chars)
+    runs = passages(plain, span, max_chars=max_chars)
+    ranked = sorted(enumerate(starts), key=lambda x: (-overlap(x[1], q), x[0]))
+    picked = [i for i, s in ranked[:k] if overlap(s, q) >= min_overlap]
+    return [runs[i] for i in sorted(picked)]
 
 
 def extractive_answer(quotes: Sequence[Quote]) -> str:
-    """Each quote's text as one sentence of the answer, cited ``[n]`` before its full stop."""
-    return " ".join(cited_sentence(q.extract, n) for n, q in enumerate(quotes, 1))
+    """Every sentence of every quote as one sentence of the answer, cited ``[n]`` before its full stop."""
+    return " ".join(cited_sentence(s, n) for n, q in enumerate(quotes, 1) for s in split_sentences(q.extract) if s)
 
 
 @dataclass
@@ -65,6 +69,7 @@ class SynthConfig:
     quotes_per_page: int = 1
     min_overlap: int = 1  # a quoted sentence shares at least this many content words with the question
     max_quote_chars: int = 400
+    quote_span: int = 2  # sentences per quote at most, as the agent offers its policy (AgentConfig.quote_span)
     query_words: int = 8
     concurrency: int = 4  # episodes at once, each in its own browser context
     corpus: str | None = None  # recorded in each demo's metadata
@@ -129,7 +134,8 @@ async def _quote_page(rec: _Recorder, question: str, config: SynthConfig) -> int
     view = browser.view
     taken = 0
     for sentence in best_sentences(view.plain, question, config.quotes_per_page,
-                                   min_overlap=config.min_overlap, max_chars=config.max_quote_chars):
+                                   min_overlap=config.min_overlap, max_chars=config.max_quote_chars,
+                                   span=config.quote_span):
         if len(sentence) > browser.quote_budget_left:
             break
         hit = loose_pattern(sentence).search(view.plain)

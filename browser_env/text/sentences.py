@@ -3,12 +3,13 @@
 - ``content_words`` / ``stems``: the words of a text that carry meaning (no stop words);
 - ``make_query``: a search query from a question's content words;
 - ``sentences``: a page's whitespace-normalised sentences within a length range, boilerplate out;
+- ``passages``: what may be quoted, a sentence run on with the ones after it (``quote_span``);
 - ``word_f1``: content-word F1 between two texts (the first query against its question);
 - ``coverage``: how much of a sentence's content the given texts hold (answer support).
 
-The scripted demonstrator (``training.synth``) quotes whole ``sentences`` and searches with
+The scripted demonstrator (``training.synth``) quotes ``passages`` and searches with
 ``make_query``; the constrained decoder (``omni_model.constrained``) offers a policy exactly those
-sentences to quote and the question's ``query_words`` to search with, so the teacher's and the
+passages to quote and the question's ``query_words`` to search with, so the teacher's and the
 student's choices are drawn from the same sets. Pure text: no torch, no playwright.
 
     >>> content_words("Why is the sky blue?")
@@ -78,12 +79,30 @@ def sentences(plain: str, min_chars: int = MIN_SENTENCE_CHARS, max_chars: int = 
 
     Paragraphs (blank-line separated) are split first, so a heading is never glued to the
     sentence after it."""
+    return passages(plain, 1, min_chars, max_chars)
+
+
+def passages(plain: str, span: int = 1, min_chars: int = MIN_SENTENCE_CHARS,
+             max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
+    """What may be quoted: each of ``sentences(plain)``, run on with up to ``span - 1`` of the
+    sentences that follow it in its paragraph while the whole stays within ``max_chars``.
+
+    One passage per sentence, in the same order, so ``passages(p, k)[i]`` starts with
+    ``sentences(p)[i]``. A passage is a run of the page's own text (only whitespace differs), so
+    the browser's quote check accepts it; a longer quote gives an extractive answer more to
+    choose from than WebGPT-length paragraphs would cost in prompt tokens."""
     out = []
     for paragraph in re.split(r"\n\s*\n", plain):
-        for s in _SENTENCE_END.split(" ".join(paragraph.split())):
-            s = s.strip()
-            if min_chars <= len(s) <= max_chars and not any(b in s.lower() for b in _BOILERPLATE):
-                out.append(s)
+        raw = [s.strip() for s in _SENTENCE_END.split(" ".join(paragraph.split()))]
+        clean = [not any(b in s.lower() for b in _BOILERPLATE) for s in raw]
+        for i, s in enumerate(raw):
+            if not (clean[i] and min_chars <= len(s) <= max_chars):
+                continue
+            for j in range(i + 1, min(i + span, len(raw))):  # a short sentence may follow, not lead
+                if not clean[j] or len(s) + 1 + len(raw[j]) > max_chars:
+                    break
+                s = f"{s} {raw[j]}"
+            out.append(s)
     return out
 
 

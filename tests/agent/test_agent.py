@@ -231,3 +231,24 @@ def test_more_episodes_than_browser_contexts_wait_their_turn():
     assert [r.status for r in results] == ["answered", "answered"]
     assert provider.peak == 2 and provider.lent == 0  # never more than the pool lends; all given back
     assert len(results[0].candidates) == 2
+
+
+def test_quote_options_are_passages_starting_in_view_and_not_overlapping_a_quote_taken():
+    from agent.episodes import Episode, passages_in_view
+    from browser_env.text.observation import Observation
+
+    page = ("Blue is one of the three primary colours of light. It lies between violet and cyan on the spectrum. "
+            "The clear sky appears blue because of Rayleigh scattering. Short waves scatter more than long waves.\n\n"
+            "Blue pigments were first made from minerals such as lapis lazuli.")
+    window = "Blue is one of the three primary colours of light. It lies between violet and cyan on the spectrum."
+    ep = Episode(question="Why is the sky blue?", env=None, page_text=page,
+                 observation=Observation(question="q", title="Blue", text=window))
+    assert passages_in_view(ep, 2) == (
+        "Blue is one of the three primary colours of light. It lies between violet and cyan on the spectrum.",
+        "It lies between violet and cyan on the spectrum. The clear sky appears blue because of Rayleigh scattering.")
+    assert passages_in_view(ep, 1) == ("Blue is one of the three primary colours of light.",
+                                       "It lies between violet and cyan on the spectrum.")
+    ep.quotes = [{"title": "Blue", "url": "u", "extract": "It lies between violet and cyan on the spectrum."}]
+    # Both passages in view hold the sentence quoted already: the window offers nothing new, so the
+    # page's other passages are not offered either (the policy scrolls or goes back).
+    assert passages_in_view(ep, 2) == ()

@@ -56,6 +56,7 @@ def test_plain_output_and_verbose(fakes, capsys):
     (["   "], "empty"),
     (["Q?", "--n", "3", "--answers-per-browse", "2"], "multiple"),
     (["Q?", "--max-actions", "0"], ">= 1"),
+    (["Q?", "--quote-span", "0"], "--quote-span must be >= 1"),
     (["--audio", "missing.wav"], "no such file"),
     (["Q?", "--image", "missing.png"], "no such file"),
     (["Q?", "--audio", __file__], "not both"),

@@ -63,3 +63,24 @@ def test_as_daggers_expert_it_ends_on_what_was_quoted_not_on_pages_opened():
     # No fresh result shares a word with the question and nothing is quoted: nothing better to do.
     every = opened_two + ["Click Blue whale", "Back"]
     assert policy.command(_state(past_actions=every)) == "End: Answer"
+
+
+def test_it_quotes_a_passage_from_the_best_sentence_and_cites_every_sentence():
+    page = ("Blue is a colour. It lies between violet and cyan on the spectrum of visible light. The clear daytime "
+            "sky appears blue because of an optical effect known as Rayleigh scattering. Distant hills under a "
+            "clear sky look bluish too.")
+    state = _state(title="Blue", text=page, past_actions=["Search sky blue", "Click Why the sky is blue"])
+    quote = ScriptedPolicy(quote_span=2).command(state)
+    assert quote == ("Quote: The clear daytime sky appears blue because of an optical effect known as Rayleigh "
+                     "scattering. Distant hills under a clear sky look bluish too.")
+    assert ScriptedPolicy(quote_span=1).command(state).endswith("Rayleigh scattering.")
+    # A passage sharing a sentence with a quote already taken is not offered again.
+    from browser_env.text.observation import Observation, Quote
+    from omni_model.prompts import browsing_prompt
+
+    rayleigh = "The clear daytime sky appears blue because of an optical effect known as Rayleigh scattering."
+    taken = browsing_prompt(Observation(question="Why is the sky blue?", title="Blue", text=page, actions_left=9,
+                                        scrollbar=(0, 5), past_actions=["Search sky blue", "Click Blue"],
+                                        quotes=[Quote("Blue", "a.example", "http://a.example", rayleigh)]))
+    again = ScriptedPolicy().command(taken)
+    assert again == "Quote: Distant hills under a clear sky look bluish too."

@@ -78,3 +78,31 @@ def test_demos_on_the_real_browser_are_valid_and_replay(tmp_path):
     path = tmp_path / "demos.jsonl"
     write_demos(path, demos)
     assert len(read_demos(path, strict=True)) == len(demos)
+
+
+def test_passages_run_a_sentence_on_within_its_paragraph_and_the_character_cap():
+    from browser_env.text.sentences import passages
+
+    plain = ("Blue is one of the three primary colours of light. It lies between violet and cyan. "
+             "The sky appears blue because of Rayleigh scattering of sunlight.\n\n"
+             "Blue pigments were made from minerals such as lapis lazuli. They were costly.")
+    firsts, runs = sentences(plain), passages(plain, 2)
+    assert len(runs) == len(firsts) and all(r.startswith(f) for f, r in zip(firsts, runs))
+    assert runs[0] == "Blue is one of the three primary colours of light. It lies between violet and cyan."
+    # A short sentence may follow a passage's first one but never leads one; paragraphs are not crossed.
+    assert runs[-1] == "Blue pigments were made from minerals such as lapis lazuli. They were costly."
+    assert runs[1] == firsts[1]  # the last sentence of its paragraph stays alone
+    assert passages(plain, 1) == firsts
+    assert passages(plain, 3, max_chars=90)[0] == firsts[0] + " It lies between violet and cyan."  # the cap stops a run
+    # Every passage is the page's own text (whitespace aside), so the browser's quote check finds it.
+    flat = " ".join(plain.split())
+    assert all(r in flat for r in runs)
+
+
+def test_best_sentences_quote_passages_and_the_answer_cites_each_sentence():
+    plain = ("Blue is one of the three primary colours of light. The sky appears blue because of Rayleigh "
+             "scattering of sunlight. Short waves scatter more than long ones in the air.")
+    assert best_sentences(plain, "Why is the sky blue?", 1, span=2) == [
+        "The sky appears blue because of Rayleigh scattering of sunlight. Short waves scatter more than long ones in the air."]
+    quotes = [Quote("A", "a.org", "", "Light scatters. Short waves scatter more.")]
+    assert extractive_answer(quotes) == "Light scatters [1]. Short waves scatter more [1]."

@@ -30,10 +30,9 @@ from browser_env.text.env import BrowserEnv, EnvConfig
 from browser_env.text.observation import Observation, render_observation
 from omni_model.types import Policy
 
-from .demos import Demo, DemoFormatError, Metadata, Step, check_command
+from .demos import DAGGER_SOURCE, Demo, DemoFormatError, Metadata, Step, check_command
 from .synth import action_budget
 
-DAGGER_SOURCE = "dagger"
 
 
 @dataclass(frozen=True)

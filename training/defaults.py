@@ -155,6 +155,41 @@ def dagger_stage(questions: list[str], student_spec: str, index_dir: str | None,
     return {"student": student_spec, **stats.to_json(), "failed": len(stats.failed)}
 
 
+def dagger_files(work: Path) -> list[Path]:
+    """Every DAgger round's states in ``work``: earlier rounds first, then the latest."""
+    latest = work / "dagger_demos.jsonl"
+    return sorted(work.glob("dagger_demos.round*.jsonl"), key=_round_number) + ([latest] if latest.is_file() else [])
+
+
+def _round_number(path: Path) -> int:
+    return int(path.name.removeprefix("dagger_demos.round").removesuffix(".jsonl"))
+
+
+def keep_earlier_rounds(work: Path) -> list[Path]:
+    """Before a new round: the latest round's file is kept as ``dagger_demos.round<k>.jsonl``."""
+    files = dagger_files(work)
+    latest = work / "dagger_demos.jsonl"
+    if latest in files:
+        kept = work / f"dagger_demos.round{len(files)}.jsonl"
+        latest.replace(kept)
+        files[-1] = kept
+    return files
+
+
+def relabel_files(files: list[Path]) -> int:
+    """Earlier rounds' states labelled again by today's expert (its rules may have changed since);
+    returns how many labels changed."""
+    from .dagger import relabel
+    from .demos import read_demos, write_demos
+
+    changed = 0
+    for f in files:
+        demos, n = relabel(read_demos(f))
+        write_demos(f, demos)
+        changed += n
+    return changed
+
+
 def _write(work: Path, report: dict[str, Any]) -> None:
     # Rewritten after every stage, so a crash late in the run keeps what was measured before it.
     (work / "defaults_report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -207,11 +242,17 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
     if "dagger" in stages and recipe.dagger_questions > 0:
         from omni_model.shipped import default_policy_spec
 
+        # DAgger aggregates: an earlier round's states are kept (relabelled by today's expert) and
+        # this round's student browses the next questions along.
+        earlier = keep_earlier_rounds(work)
         questions = [r.question for r in load_questions(paths["eli5"])][EVAL_QUESTIONS:]
-        fresh = questions[recipe.demo_questions:recipe.demo_questions + recipe.dagger_questions]
+        start = recipe.demo_questions + len(earlier) * recipe.dagger_questions
+        fresh = questions[start:start + recipe.dagger_questions]
         t1 = time.perf_counter()
         report["dagger"] = dagger_stage(fresh, recipe.bc_init or default_policy_spec(), index_dir, dagger_file)
-        report["dagger"]["seconds"] = round(time.perf_counter() - t1, 1)
+        report["dagger"].update(round=len(earlier) + 1, questions_from=start + EVAL_QUESTIONS,
+                                earlier_relabelled=relabel_files(earlier),
+                                seconds=round(time.perf_counter() - t1, 1))
         _write(work, report)
 
     if "bc" in stages:
@@ -225,7 +266,7 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
                       lora_layers=recipe.bc_lora_layers, save_strategy="steps", save_steps=recipe.bc_save_steps,
                       save_total_limit=2, resume_from_checkpoint="auto", eval_strategy="no", eval_fraction=0.1,
                       split_seed=recipe.seed, max_eval_rows=60, init_adapter=recipe.bc_init)
-        extra = [dagger_file] if dagger_file.is_file() and recipe.dagger_questions > 0 else []
+        extra = dagger_files(work) if recipe.dagger_questions > 0 else []
         report["bc"] = train_bc([demos_file, answers_file, *extra], bc).to_json()
         shutil.rmtree(bc_checkpoints, ignore_errors=True)  # done: a later run must start afresh, not resume
         _write(work, report)

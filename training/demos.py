@@ -144,6 +144,9 @@ class Step:
         )
 
 
+DAGGER_SOURCE = "dagger"  # metadata.source of DAgger's browsing-only demos (training.dagger)
+
+
 @dataclass
 class Metadata:
     """Who made the demo, when, against what, and where it came from."""

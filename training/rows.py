@@ -25,7 +25,7 @@ from typing import Any
 
 from omni_model import prompts
 from omni_model.errors import PromptTooLongError
-from training.demos import Demo, Step
+from training.demos import DAGGER_SOURCE, Demo, Step
 
 
 def _prompt_from_text(observation: str, tokenizer: Any, max_tokens: int | None) -> str:
@@ -39,13 +39,17 @@ def step_prompt(step: Step, *, tokenizer: Any = None, max_tokens: int | None = N
     return _prompt_from_text(step.observation, tokenizer, max_tokens)
 
 
+def _step_row(step: Step, tokenizer: Any, max_tokens: int | None) -> dict:
+    return {"prompt": step_prompt(step, tokenizer=tokenizer, max_tokens=max_tokens),
+            "completion": prompts.browsing_completion(step.command)}
+
+
 def demo_to_rows(demo: Demo, *, tokenizer: Any = None, max_tokens: int | None = None) -> list[dict]:
     """``{"prompt", "completion"}`` rows: one per browsing step, then the answer row if any.
 
     Raises ``PromptTooLongError`` when a prompt cannot be made to fit ``max_tokens``.
     """
-    rows = [{"prompt": step_prompt(s, tokenizer=tokenizer, max_tokens=max_tokens),
-             "completion": prompts.browsing_completion(s.command)} for s in demo.steps]
+    rows = [_step_row(s, tokenizer, max_tokens) for s in demo.steps]
     if demo.answer.strip() and demo.quotes:
         rows.append({"prompt": prompts.answer_prompt(demo.question, demo.quotes, tokenizer=tokenizer,
                                                      max_tokens=max_tokens),
@@ -56,14 +60,22 @@ def demo_to_rows(demo: Demo, *, tokenizer: Any = None, max_tokens: int | None = 
 def demos_to_rows(demos: Iterable[Demo], *, tokenizer: Any = None, max_tokens: int | None = None,
                   skipped: list[tuple[str, str]] | None = None) -> list[dict]:
     """All demos' rows in order. A demo with a prompt that cannot fit is left out whole (so
-    no episode is half-trained) and recorded in ``skipped`` as (demo id, reason)."""
+    no episode is half-trained) and recorded in ``skipped`` as (demo id, reason).
+
+    DAgger's demos are the exception: each of their steps is a state the expert labelled on its
+    own, with no answer to tie them together, so only a step that cannot fit is left out
+    (recorded as ``<demo id>#<step>``); dropping the whole rollout lost a third of them."""
     rows: list[dict] = []
     for demo in demos:
-        try:
-            rows.extend(demo_to_rows(demo, tokenizer=tokenizer, max_tokens=max_tokens))
-        except PromptTooLongError as e:
-            if skipped is not None:
-                skipped.append((demo.id, str(e)))
+        per_state = demo.metadata.source == DAGGER_SOURCE and not demo.answer.strip()
+        units = [(f"{demo.id}#{k}", [s]) for k, s in enumerate(demo.steps)] if per_state else [(demo.id, None)]
+        for name, steps in units:
+            try:
+                rows.extend(demo_to_rows(demo, tokenizer=tokenizer, max_tokens=max_tokens) if steps is None
+                            else [_step_row(steps[0], tokenizer, max_tokens)])
+            except PromptTooLongError as e:
+                if skipped is not None:
+                    skipped.append((name, str(e)))
     return rows
 
 

@@ -56,3 +56,30 @@ def test_relabel_asks_the_expert_again_without_browsing():
     assert [s.observation for s in again[0].steps] == [s.observation for s in demos[0].steps]
     same, unchanged = relabel(demos)
     assert unchanged == 0 and same == demos  # the same expert gives the same labels
+
+
+def test_rounds_aggregate_and_earlier_ones_are_relabelled_by_todays_expert(tmp_path):
+    from tests.training.test_demos import make_demo
+    from training.defaults import dagger_files, keep_earlier_rounds, relabel_files
+    from training.demos import read_demos, write_demos
+
+    def state_demo(demo_id: str, command: str):
+        d = make_demo(demo_id)
+        d.steps, d.answer, d.metadata.source = d.steps[:2], "", DAGGER_SOURCE
+        d.steps[1].command = command  # a stale label: the expert quotes or ends here, not "Back"
+        return d
+
+    assert keep_earlier_rounds(tmp_path) == [] and dagger_files(tmp_path) == []
+    write_demos(tmp_path / "dagger_demos.jsonl", [state_demo("r1", "Back")])
+    first = keep_earlier_rounds(tmp_path)  # before round 2: round 1 is kept under its number
+    assert [p.name for p in first] == ["dagger_demos.round1.jsonl"]
+    write_demos(tmp_path / "dagger_demos.jsonl", [state_demo("r2", "Back")])
+    assert [p.name for p in keep_earlier_rounds(tmp_path)] == ["dagger_demos.round1.jsonl", "dagger_demos.round2.jsonl"]
+    write_demos(tmp_path / "dagger_demos.jsonl", [state_demo("r3", "Back")])
+    files = dagger_files(tmp_path)
+    assert [p.name for p in files] == ["dagger_demos.round1.jsonl", "dagger_demos.round2.jsonl", "dagger_demos.jsonl"]
+    # The stale labels are replaced by what the scripted expert says for those very prompts.
+    assert relabel_files(files[:2]) == 2
+    again = [d for f in files[:2] for d in read_demos(f)]
+    assert [d.id for d in again] == ["r1", "r2"] and all(d.steps[1].command != "Back" for d in again)
+    assert all(d.steps[0].command == "Search sky blue" for d in again)

@@ -84,6 +84,27 @@ def test_text_only_step_too_long_skips_the_whole_demo():
     assert skipped and skipped[0][0] == "d1"
 
 
+def test_a_dagger_demo_loses_only_the_states_that_cannot_fit():
+    from training.dagger import DAGGER_SOURCE
+
+    demo = make_demo()
+    demo.answer, demo.metadata.source = "", DAGGER_SOURCE
+    short = demo_to_rows(demo, tokenizer=CharTokenizer())
+    longest = max(len(r["prompt"]) for r in short)
+    # One state longer than the others (stored text only, so it cannot be cut).
+    demo.steps[2].observation += "\n" + "x" * 500
+    skipped = []
+    rows = demos_to_rows([demo], tokenizer=CharTokenizer(), max_tokens=longest, skipped=skipped)
+    assert [r["completion"] for r in rows] == [r["completion"] for k, r in enumerate(short) if k != 2]
+    assert [name for name, _ in skipped] == [f"{demo.id}#2"]
+    # A demonstration with an answer is still all or nothing.
+    whole = make_demo()
+    whole.steps[2].observation += "\n" + "x" * 500
+    skipped = []
+    assert demos_to_rows([whole], tokenizer=CharTokenizer(), max_tokens=longest, skipped=skipped) == []
+    assert [name for name, _ in skipped] == [whole.id]
+
+
 def test_write_rows_jsonl(tmp_path):
     import json
 

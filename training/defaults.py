@@ -245,13 +245,12 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
         # DAgger aggregates: an earlier round's states are kept (relabelled by today's expert) and
         # this round's student browses the next questions along.
         earlier = keep_earlier_rounds(work)
-        questions = [r.question for r in load_questions(paths["eli5"])][EVAL_QUESTIONS:]
-        start = recipe.demo_questions + len(earlier) * recipe.dagger_questions
-        fresh = questions[start:start + recipe.dagger_questions]
+        seen = {d.question for f in earlier for d in read_demos(f)}
+        questions = [r.question for r in load_questions(paths["eli5"])][EVAL_QUESTIONS + recipe.demo_questions:]
+        fresh = [q for q in questions if q not in seen][:recipe.dagger_questions]
         t1 = time.perf_counter()
         report["dagger"] = dagger_stage(fresh, recipe.bc_init or default_policy_spec(), index_dir, dagger_file)
-        report["dagger"].update(round=len(earlier) + 1, questions_from=start + EVAL_QUESTIONS,
-                                earlier_relabelled=relabel_files(earlier),
+        report["dagger"].update(round=len(earlier) + 1, earlier_relabelled=relabel_files(earlier),
                                 seconds=round(time.perf_counter() - t1, 1))
         _write(work, report)
 

@@ -7,7 +7,8 @@ Issue 13's cost targets (2-core CPU): best-of-4 for one question <= 60 s, and >=
 for an n=1 evaluation. Both are measured for the shipped defaults (choices for quotes and queries,
 extractive answers, greedy browsing: ``AgentConfig()``) and, in the same run, for the baseline
 ``free``: the same policy writing its queries, quotes and answers token by token
-(``choose_quotes=False, query_from_question=False, answer_mode="free"``), as the agent did before.
+(``choose_quotes=False, query_from_question=False, answer_mode="free"``), as the agent did before,
+and ``sentences``: the defaults with one-sentence quotes (``quote_span=1``) instead of passages.
 Models load once; one Chromium; the questions are the file's first ``--limit`` (the evaluation's).
 The last line holds the figures as key=value pairs, the ratios and the peak RSS.
 """
@@ -35,13 +36,14 @@ from data.eli5.loaders import load_questions
 from omni_model import load_policy, load_reward_model
 
 FREE = {"choose_quotes": False, "query_from_question": False, "answer_mode": "free"}
+SENTENCES = {"quote_span": 1}  # chosen quotes of one sentence, as before passages
 
 
 async def measure(args: argparse.Namespace, rows: list, policy, rm) -> dict[str, float]:
     env_config = EnvConfig.eli5(max_actions=args.max_actions)
     out: dict[str, float] = {}
     async with WebRuntime(args.index, config=env_config, prewarm=2) as rt:
-        for name, extra in (("default", {}), ("free", FREE)):
+        for name, extra in (("default", {}), ("free", FREE), ("sentences", SENTENCES)):
             base = dataclasses.replace(AgentConfig(max_actions=args.max_actions, seed=0), **extra)
             one = dataclasses.replace(base, n=4, answers_per_browse=4)
             t0 = time.perf_counter()
@@ -79,6 +81,8 @@ def main() -> int:
     keys: dict[str, object] = {"questions": len(rows), "workers": args.workers, **got,
                                "ask_ratio": got["ask_best_of_4_s_default"] / got["ask_best_of_4_s_free"],
                                "eval_ratio": got["eval_qpm_n1_default"] / got["eval_qpm_n1_free"],
+                               "ask_ratio_sentences": got["ask_best_of_4_s_default"] / got["ask_best_of_4_s_sentences"],
+                               "eval_ratio_sentences": got["eval_qpm_n1_default"] / got["eval_qpm_n1_sentences"],
                                "baseline": "free_decoding", "peak_rss_mb": mem.peak_bytes / 2**20}
     print(last_line(keys))
     return 0

@@ -211,7 +211,7 @@ class _Browser:
         return media_header(picture=ep.image is not None, screenshot=shot is not None), items
 
     def _prompt(self, ep: Episode) -> tuple[str, Observation, list[Any]] | None:
-        from omni_model.prompts import build_browsing_prompt
+        from omni_model.prompts import fit_browsing_prompt
 
         assert ep.observation is not None
         header, media = self._media(ep)
@@ -222,17 +222,7 @@ class _Browser:
         if budget is not None and self.config.max_prompt_tokens is not None:
             cap = min(budget, self.config.max_prompt_tokens)
         try:
-            try:
-                built = build_browsing_prompt(ep.observation, tokenizer=self.tokenizer, max_tokens=cap, header=header)
-            except OmniModelError:
-                if cap == budget:
-                    raise
-                # The question, quotes and past actions alone pass the cap: the page gets none of it
-                # then, and the prompt is as long as the context allows instead.
-                built = build_browsing_prompt(ep.observation.with_text("", None), tokenizer=self.tokenizer,
-                                              max_tokens=budget, header=header)
-                built = build_browsing_prompt(ep.observation, tokenizer=self.tokenizer,
-                                              max_tokens=max(built.tokens or 0, cap or 0) + 64, header=header)
+            built = fit_browsing_prompt(ep.observation, tokenizer=self.tokenizer, cap=cap, budget=budget, header=header)
         except OmniModelError as e:  # the question and past actions alone overflow the context
             self.fail(ep, f"the browsing prompt does not fit the model: {e}")
             return None

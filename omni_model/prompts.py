@@ -163,6 +163,28 @@ def build_browsing_prompt(obs: Observation, *, tokenizer: Any = None, max_tokens
     return BrowsingPrompt(text, shown, n, True)
 
 
+PAGE_OVERFLOW_TOKENS = 64  # page text shown past a cap that the rest of the prompt alone overflows
+
+
+def fit_browsing_prompt(obs: Observation, *, tokenizer: Any, cap: int | None, budget: int | None,
+                        header: str = "") -> BrowsingPrompt:
+    """The browsing prompt the agent shows, and BC trains on: page text cut to ``cap`` tokens.
+
+    When the question, quotes and past actions alone pass ``cap`` (two long quotes late in an
+    episode), the page still gets ``PAGE_OVERFLOW_TOKENS`` past them rather than nothing, and the
+    prompt is as long as that needs, within ``budget`` (the context left). Raises
+    ``PromptTooLongError`` only when even an empty page passes ``budget``."""
+    try:
+        return build_browsing_prompt(obs, tokenizer=tokenizer, max_tokens=cap, header=header)
+    except PromptTooLongError:
+        if cap == budget:
+            raise
+    bare = build_browsing_prompt(obs.with_text("", None), tokenizer=tokenizer, max_tokens=budget, header=header)
+    limit = max(bare.tokens or 0, cap or 0) + PAGE_OVERFLOW_TOKENS
+    return build_browsing_prompt(obs, tokenizer=tokenizer, header=header,
+                                 max_tokens=limit if budget is None else min(limit, budget))
+
+
 def browsing_prompt(obs: Observation, *, tokenizer: Any = None, max_tokens: int | None = None) -> str:
     """The model input for one browsing step; see ``build_browsing_prompt`` for truncation."""
     return build_browsing_prompt(obs, tokenizer=tokenizer, max_tokens=max_tokens).text

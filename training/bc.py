@@ -108,7 +108,10 @@ def prepare_rows(demos: Sequence[Demo], tokenizer: Any, max_length: int) -> tupl
     """trl rows for ``demos`` whose prompt and completion fit ``max_length`` tokens."""
     skipped: list[tuple[str, str]] = []
     # Room for the completion: a command is short; an answer may be long and gets cut by trl.
-    rows = demos_to_rows(demos, tokenizer=tokenizer, max_tokens=max(64, max_length - 96), skipped=skipped)
+    # A state whose quotes and past actions alone pass the cap gets a longer prompt, as at
+    # inference (omni_model.prompts.fit_browsing_prompt), leaving the command 32 tokens.
+    rows = demos_to_rows(demos, tokenizer=tokenizer, max_tokens=max(64, max_length - 96), skipped=skipped,
+                         overflow=max(64, max_length - 32))
     return rows, len(skipped)
 
 

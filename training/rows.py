@@ -32,24 +32,31 @@ def _prompt_from_text(observation: str, tokenizer: Any, max_tokens: int | None) 
     return prompts.browsing_prompt_from_text(observation, tokenizer=tokenizer, max_tokens=max_tokens)
 
 
-def step_prompt(step: Step, *, tokenizer: Any = None, max_tokens: int | None = None) -> str:
-    """The browsing prompt the policy saw (or would see) at this step."""
+def step_prompt(step: Step, *, tokenizer: Any = None, max_tokens: int | None = None,
+                overflow: int | None = None) -> str:
+    """The browsing prompt the policy saw (or would see) at this step.
+
+    ``overflow``: as the agent does (``omni_model.prompts.fit_browsing_prompt``), a state whose
+    question, quotes and past actions alone pass ``max_tokens`` still gets a little page text, in
+    a prompt of up to ``overflow`` tokens; None: such a state raises ``PromptTooLongError``."""
     if step.observation_parts is not None:
-        return prompts.build_browsing_prompt(step.observation_parts, tokenizer=tokenizer, max_tokens=max_tokens).text
+        return prompts.fit_browsing_prompt(step.observation_parts, tokenizer=tokenizer, cap=max_tokens,
+                                           budget=max_tokens if overflow is None else overflow).text
     return _prompt_from_text(step.observation, tokenizer, max_tokens)
 
 
-def _step_row(step: Step, tokenizer: Any, max_tokens: int | None) -> dict:
-    return {"prompt": step_prompt(step, tokenizer=tokenizer, max_tokens=max_tokens),
+def _step_row(step: Step, tokenizer: Any, max_tokens: int | None, overflow: int | None = None) -> dict:
+    return {"prompt": step_prompt(step, tokenizer=tokenizer, max_tokens=max_tokens, overflow=overflow),
             "completion": prompts.browsing_completion(step.command)}
 
 
-def demo_to_rows(demo: Demo, *, tokenizer: Any = None, max_tokens: int | None = None) -> list[dict]:
+def demo_to_rows(demo: Demo, *, tokenizer: Any = None, max_tokens: int | None = None,
+                 overflow: int | None = None) -> list[dict]:
     """``{"prompt", "completion"}`` rows: one per browsing step, then the answer row if any.
 
     Raises ``PromptTooLongError`` when a prompt cannot be made to fit ``max_tokens``.
     """
-    rows = [_step_row(s, tokenizer, max_tokens) for s in demo.steps]
+    rows = [_step_row(s, tokenizer, max_tokens, overflow) for s in demo.steps]
     if demo.answer.strip() and demo.quotes:
         rows.append({"prompt": prompts.answer_prompt(demo.question, demo.quotes, tokenizer=tokenizer,
                                                      max_tokens=max_tokens),
@@ -58,7 +65,7 @@ def demo_to_rows(demo: Demo, *, tokenizer: Any = None, max_tokens: int | None = 
 
 
 def demos_to_rows(demos: Iterable[Demo], *, tokenizer: Any = None, max_tokens: int | None = None,
-                  skipped: list[tuple[str, str]] | None = None) -> list[dict]:
+                  skipped: list[tuple[str, str]] | None = None, overflow: int | None = None) -> list[dict]:
     """All demos' rows in order. A demo with a prompt that cannot fit is left out whole (so
     no episode is half-trained) and recorded in ``skipped`` as (demo id, reason).
 
@@ -71,8 +78,8 @@ def demos_to_rows(demos: Iterable[Demo], *, tokenizer: Any = None, max_tokens: i
         units = [(f"{demo.id}#{k}", [s]) for k, s in enumerate(demo.steps)] if per_state else [(demo.id, None)]
         for name, steps in units:
             try:
-                rows.extend(demo_to_rows(demo, tokenizer=tokenizer, max_tokens=max_tokens) if steps is None
-                            else [_step_row(steps[0], tokenizer, max_tokens)])
+                rows.extend(demo_to_rows(demo, tokenizer=tokenizer, max_tokens=max_tokens, overflow=overflow)
+                            if steps is None else [_step_row(steps[0], tokenizer, max_tokens, overflow)])
             except PromptTooLongError as e:
                 if skipped is not None:
                     skipped.append((name, str(e)))

@@ -16,6 +16,7 @@ from omni_model.prompts import (
     ANSWER_END,
     ANSWER_STOP,
     BROWSING_STOP,
+    PAGE_OVERFLOW_TOKENS,
     PAGE_TRUNCATED_NOTE,
     answer_completion,
     answer_prompt,
@@ -24,6 +25,7 @@ from omni_model.prompts import (
     build_browsing_prompt,
     closed_book_prompt,
     count_tokens,
+    fit_browsing_prompt,
     format_quotes,
     reward_text,
 )
@@ -185,3 +187,17 @@ def test_targets_line_up_with_the_real_smollm2_tokenizer():
                     answer_completion("Rayleigh scattering makes the sky blue [1]."))
     bp = build_browsing_prompt(_obs(400), tokenizer=tokenizer, max_tokens=1024)
     assert bp.truncated and bp.tokens <= 1024
+
+
+def test_a_state_whose_quotes_alone_pass_the_cap_still_shows_some_page(tok):
+    obs = _obs(200)
+    bare = count_tokens(tok, browsing_prompt(obs.with_text("", PAGE_TRUNCATED_NOTE), tokenizer=tok))
+    cap = bare - 10  # the question, quotes and past actions alone pass it
+    with pytest.raises(PromptTooLongError):
+        fit_browsing_prompt(obs, tokenizer=tok, cap=cap, budget=cap)  # no room beyond the cap: as before
+    bp = fit_browsing_prompt(obs, tokenizer=tok, cap=cap, budget=100_000)
+    assert bp.truncated and bare < bp.tokens <= bare + PAGE_OVERFLOW_TOKENS and bp.observation.text
+    assert fit_browsing_prompt(obs, tokenizer=tok, cap=cap, budget=bare + 5).tokens <= bare + 5  # within budget
+    # Under the cap nothing changes: the page is cut to the cap.
+    roomy = fit_browsing_prompt(obs, tokenizer=tok, cap=bare + 40, budget=100_000)
+    assert roomy == build_browsing_prompt(obs, tokenizer=tok, max_tokens=bare + 40)

@@ -105,6 +105,20 @@ def test_a_dagger_demo_loses_only_the_states_that_cannot_fit():
     assert [name for name, _ in skipped] == [whole.id]
 
 
+def test_overflow_keeps_a_state_as_the_agent_would_show_it():
+    from omni_model.prompts import fit_browsing_prompt
+
+    demo = make_demo()
+    demo.steps, demo.answer = demo.steps[1:2], ""  # with parts: quotes, past actions and a page
+    parts = demo.steps[0].observation_parts
+    tok = CharTokenizer()
+    bare = len(build_browsing_prompt(parts.with_text("", None), tokenizer=tok).text)
+    with pytest.raises(PromptTooLongError):
+        demo_to_rows(demo, tokenizer=tok, max_tokens=bare - 5)
+    (row,) = demo_to_rows(demo, tokenizer=tok, max_tokens=bare - 5, overflow=bare + 200)
+    assert row["prompt"] == fit_browsing_prompt(parts, tokenizer=tok, cap=bare - 5, budget=bare + 200).text
+
+
 def test_write_rows_jsonl(tmp_path):
     import json
 

@@ -110,15 +110,14 @@ def passages_in_view(ep: Episode, span: int = 1) -> tuple[str, ...]:
     Falls back to every passage of the page when the window shows no sentence whole (a long
     sentence across the window's edge), so the policy is never left with nothing to quote on a page."""
     from browser_env.text.render import strip_links
-    from browser_env.text.sentences import passages, sentences, split_sentences
+    from browser_env.text.sentences import passage_starts, shares_sentence
 
-    firsts = sentences(ep.page_text)
-    every = passages(ep.page_text, span)  # one per sentence, starting with it
+    every = passage_starts(ep.page_text, span)
     seen = ep.shown or ep.observation
     window = " ".join(strip_links(seen.text if seen else "").split())
     taken = " ".join(" ".join(q["extract"].split()) for q in ep.quotes)
-    shown = [p for s, p in zip(firsts, every) if s in window] or every
-    return tuple(p for p in shown if not any(s in taken for s in split_sentences(p)))
+    shown = [p for s, p in every if s in window] or [p for _, p in every]
+    return tuple(p for p in shown if not shares_sentence(p, taken))
 
 
 START_GRACE_S = 2.0  # a Chromium context starts in well under this; a pool-bound start waits longer

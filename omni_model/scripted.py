@@ -27,7 +27,7 @@ from typing import Any
 from browser_env.text.link_marks import LINK
 from browser_env.text.observation import PAGE_BEGIN, PAGE_END
 from browser_env.text.render import strip_links
-from browser_env.text.sentences import make_query, overlap, passages, sentences, split_sentences, stems
+from browser_env.text.sentences import make_query, overlap, passage_starts, shares_sentence, stems
 from omni_model.errors import UnsupportedError
 from omni_model.types import Completion, TextOnly, TextSink
 
@@ -137,11 +137,10 @@ class ScriptedPolicy(TextOnly):
         """The passage starting at the sentence in view that shares most words with the question."""
         q = stems(question)
         taken = " ".join(_section(prompt, "Quotes").replace("> ", "").split())
-        starts = sentences(plain)
-        ranked = sorted(((overlap(s, q), k, p) for k, (s, p) in enumerate(zip(starts, passages(plain, self.quote_span)))),
+        ranked = sorted(((overlap(s, q), k, p) for k, (s, p) in enumerate(passage_starts(plain, self.quote_span))),
                         key=lambda x: (-x[0], x[1]))
         for score, _, p in ranked:
-            if score >= self.min_overlap and not any(s in taken for s in split_sentences(p)):
+            if score >= self.min_overlap and not shares_sentence(p, taken):
                 return p
         return None
 

@@ -155,9 +155,12 @@ def dagger_stage(questions: list[str], student_spec: str, index_dir: str | None,
     return {"student": student_spec, **stats.to_json(), "failed": len(stats.failed)}
 
 
+DAGGER_FILE = "dagger_demos.jsonl"  # the latest DAgger round's states in --work; earlier: dagger_demos.round<k>.jsonl
+
+
 def dagger_files(work: Path) -> list[Path]:
     """Every DAgger round's states in ``work``: earlier rounds first, then the latest."""
-    latest = work / "dagger_demos.jsonl"
+    latest = work / DAGGER_FILE
     return sorted(work.glob("dagger_demos.round*.jsonl"), key=_round_number) + ([latest] if latest.is_file() else [])
 
 
@@ -168,7 +171,7 @@ def _round_number(path: Path) -> int:
 def keep_earlier_rounds(work: Path) -> list[Path]:
     """Before a new round: the latest round's file is kept as ``dagger_demos.round<k>.jsonl``."""
     files = dagger_files(work)
-    latest = work / "dagger_demos.jsonl"
+    latest = work / DAGGER_FILE
     if latest in files:
         kept = work / f"dagger_demos.round{len(files)}.jsonl"
         latest.replace(kept)
@@ -223,7 +226,7 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
     report: dict[str, Any] = json.loads(report_path.read_text()) if report_path.is_file() else {}
     report["recipe"] = asdict(recipe)
     demos_file, answers_file = work / "scripted_demos.jsonl", work / "webgpt_answer_demos.jsonl"
-    dagger_file = work / "dagger_demos.jsonl"
+    dagger_file = work / DAGGER_FILE
     t0 = time.perf_counter()
 
     if "demos" in stages:

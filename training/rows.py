@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -73,16 +73,21 @@ def demos_to_rows(demos: Iterable[Demo], *, tokenizer: Any = None, max_tokens: i
     own, with no answer to tie them together, so only a step that cannot fit is left out
     (recorded as ``<demo id>#<step>``); dropping the whole rollout lost a third of them."""
     rows: list[dict] = []
+
+    def add(name: str, make: Callable[[], list[dict]]) -> None:
+        try:
+            rows.extend(make())
+        except PromptTooLongError as e:
+            if skipped is not None:
+                skipped.append((name, str(e)))
+
     for demo in demos:
-        per_state = demo.metadata.source == DAGGER_SOURCE and not demo.answer.strip()
-        units = [(f"{demo.id}#{k}", [s]) for k, s in enumerate(demo.steps)] if per_state else [(demo.id, None)]
-        for name, steps in units:
-            try:
-                rows.extend(demo_to_rows(demo, tokenizer=tokenizer, max_tokens=max_tokens, overflow=overflow)
-                            if steps is None else [_step_row(steps[0], tokenizer, max_tokens, overflow)])
-            except PromptTooLongError as e:
-                if skipped is not None:
-                    skipped.append((name, str(e)))
+        if demo.metadata.source == DAGGER_SOURCE and not demo.answer.strip():
+            for k, step in enumerate(demo.steps):
+                add(f"{demo.id}#{k}", lambda step=step: [_step_row(step, tokenizer, max_tokens, overflow)])
+        else:
+            add(demo.id, lambda demo=demo: demo_to_rows(demo, tokenizer=tokenizer, max_tokens=max_tokens,
+                                                         overflow=overflow))
     return rows
 
 

@@ -33,7 +33,7 @@ from browser_env.text.env import BrowserEnv, StepResult
 from browser_env.text.grammar import format_action
 from browser_env.text.observation import Quote
 from browser_env.text.sentences import (  # noqa: F401 - re-exported
-    STOPWORDS, cited_sentence, content_words, make_query, overlap, passages, sentences, split_sentences, stems)
+    STOPWORDS, cited_sentence, content_words, make_query, overlap, passage_starts, sentences, split_sentences, stems)
 from browser_env.types import WorldError
 
 from .demos import Demo, Metadata, Step
@@ -51,11 +51,10 @@ def best_sentences(plain: str, question: str, k: int, *, min_overlap: int = 1,
     """The ``k`` sentences sharing most content words with the question, in page order; each run
     on into a passage of up to ``span`` sentences (``browser_env.text.sentences.passages``)."""
     q = stems(question)
-    starts = sentences(plain, max_chars=max_chars)
-    runs = passages(plain, span, max_chars=max_chars)
-    ranked = sorted(enumerate(starts), key=lambda x: (-overlap(x[1], q), x[0]))
-    picked = [i for i, s in ranked[:k] if overlap(s, q) >= min_overlap]
-    return [runs[i] for i in sorted(picked)]
+    runs = passage_starts(plain, span, max_chars=max_chars)
+    ranked = sorted(enumerate(runs), key=lambda x: (-overlap(x[1][0], q), x[0]))
+    picked = [i for i, (s, _) in ranked[:k] if overlap(s, q) >= min_overlap]
+    return [runs[i][1] for i in sorted(picked)]
 
 
 def extractive_answer(quotes: Sequence[Quote]) -> str:

@@ -88,22 +88,36 @@ def passages(plain: str, span: int = 1, min_chars: int = MIN_SENTENCE_CHARS,
     sentences that follow it in its paragraph while the whole stays within ``max_chars``.
 
     One passage per sentence, in the same order, so ``passages(p, k)[i]`` starts with
-    ``sentences(p)[i]``. A passage is a run of the page's own text (only whitespace differs), so
-    the browser's quote check accepts it; a longer quote gives an extractive answer more to
-    choose from than WebGPT-length paragraphs would cost in prompt tokens."""
+    ``sentences(p)[i]`` (``passage_starts`` gives both at once). A passage is a run of the page's
+    own text (only whitespace differs), so the browser's quote check accepts it; a longer quote
+    gives an extractive answer more to choose from than WebGPT-length paragraphs would cost in
+    prompt tokens."""
+    return [p for _, p in passage_starts(plain, span, min_chars, max_chars)]
+
+
+def passage_starts(plain: str, span: int = 1, min_chars: int = MIN_SENTENCE_CHARS,
+                   max_chars: int = MAX_SENTENCE_CHARS) -> list[tuple[str, str]]:
+    """``(sentence, passage)`` for each passage of ``passages``: the sentence it starts with (what
+    is ranked, or looked for in a window) and the passage itself (what is quoted)."""
     out = []
     for paragraph in re.split(r"\n\s*\n", plain):
         raw = [s.strip() for s in _SENTENCE_END.split(" ".join(paragraph.split()))]
         clean = [not any(b in s.lower() for b in _BOILERPLATE) for s in raw]
-        for i, s in enumerate(raw):
-            if not (clean[i] and min_chars <= len(s) <= max_chars):
+        for i, first in enumerate(raw):
+            if not (clean[i] and min_chars <= len(first) <= max_chars):
                 continue
+            s = first
             for j in range(i + 1, min(i + span, len(raw))):  # a short sentence may follow, not lead
                 if not clean[j] or len(s) + 1 + len(raw[j]) > max_chars:
                     break
                 s = f"{s} {raw[j]}"
-            out.append(s)
+            out.append((first, s))
     return out
+
+
+def shares_sentence(passage: str, text: str) -> bool:
+    """Whether any sentence of ``passage`` is in ``text`` (quotes already taken, whitespace-normalised)."""
+    return any(s in text for s in split_sentences(passage))
 
 
 def split_sentences(text: str) -> list[str]:

@@ -81,7 +81,7 @@ def test_demos_on_the_real_browser_are_valid_and_replay(tmp_path):
 
 
 def test_passages_run_a_sentence_on_within_its_paragraph_and_the_character_cap():
-    from browser_env.text.sentences import passages
+    from browser_env.text.sentences import passage_starts, passages, shares_sentence
 
     plain = ("Blue is one of the three primary colours of light. It lies between violet and cyan. "
              "The sky appears blue because of Rayleigh scattering of sunlight.\n\n"
@@ -93,6 +93,9 @@ def test_passages_run_a_sentence_on_within_its_paragraph_and_the_character_cap()
     assert runs[-1] == "Blue pigments were made from minerals such as lapis lazuli. They were costly."
     assert runs[1] == firsts[1]  # the last sentence of its paragraph stays alone
     assert passages(plain, 1) == firsts
+    assert passage_starts(plain, 2) == list(zip(firsts, runs))  # both at once, from one split
+    assert shares_sentence(runs[0], "x " + firsts[1][:-1] + " y") is False
+    assert shares_sentence(runs[0], "x It lies between violet and cyan. y")
     assert passages(plain, 3, max_chars=90)[0] == firsts[0] + " It lies between violet and cyan."  # the cap stops a run
     # Every passage is the page's own text (whitespace aside), so the browser's quote check finds it.
     flat = " ".join(plain.split())

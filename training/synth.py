@@ -58,8 +58,12 @@ def best_sentences(plain: str, question: str, k: int, *, min_overlap: int = 1,
 
 
 def extractive_answer(quotes: Sequence[Quote]) -> str:
-    """Every sentence of every quote as one sentence of the answer, cited ``[n]`` before its full stop."""
-    return " ".join(cited_sentence(s, n) for n, q in enumerate(quotes, 1) for s in split_sentences(q.extract) if s)
+    """Every sentence the agent's extractive writer may use (``omni_model.extractive.answer_segments``:
+    each quote's sentences of claim length, cited ``[n]`` before the full stop), in order: so a
+    synthesised answer demo never holds a sentence the writer could not produce."""
+    from omni_model.extractive import answer_segments
+
+    return " ".join(answer_segments([q.extract for q in quotes]))
 
 
 @dataclass

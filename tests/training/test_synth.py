@@ -107,5 +107,8 @@ def test_best_sentences_quote_passages_and_the_answer_cites_each_sentence():
              "scattering of sunlight. Short waves scatter more than long ones in the air.")
     assert best_sentences(plain, "Why is the sky blue?", 1, span=2) == [
         "The sky appears blue because of Rayleigh scattering of sunlight. Short waves scatter more than long ones in the air."]
-    quotes = [Quote("A", "a.org", "", "Light scatters. Short waves scatter more.")]
-    assert extractive_answer(quotes) == "Light scatters [1]. Short waves scatter more [1]."
+    quotes = [Quote("A", "a.org", "", "Light scatters in the air. Short waves scatter more.")]
+    assert extractive_answer(quotes) == "Light scatters in the air [1]. Short waves scatter more [1]."
+    # A fragment under the writer's claim length is left out, as the agent's writer leaves it out.
+    quotes = [Quote("A", "a.org", "", "Short waves scatter more. See also.")]
+    assert extractive_answer(quotes) == "Short waves scatter more [1]."

@@ -85,6 +85,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                                    "paper's human judgement.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(t)
+    r = sub.add_parser("rescore", help="recompute a finished run's ROUGE-L figures from its stored answers",
+                       description="Recompute ROUGE-L (the answer, every candidate, the closed-book answer and each "
+                                   "baseline policy's answer) in DIR/answers.jsonl under today's definition, then "
+                                   "rewrite metrics.json and report.html. Nothing is asked again; rewards, support "
+                                   "and browsing figures stay as measured.")
+    r.add_argument("out", metavar="DIR", help="a `webqa eval` output folder")
     return p
 
 
@@ -145,8 +151,22 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Policy, reward
                               progress=not args.no_progress, settings=settings, baselines=bases)
 
 
+def _rescore(out: Path) -> int:
+    from .evaluation import ANSWERS, rescore_run
+
+    if not (out / ANSWERS).is_file():
+        raise CommandExit(f"no {ANSWERS} in {out}: give a `webqa eval` output folder", 2)
+    metrics = rescore_run(out)
+    rouge = metrics.get("rouge_l")
+    print(f"webqa eval rescore: {metrics['questions']} questions, ROUGE-L "
+          f"{'n/a' if rouge is None else f'{rouge:.4f}'}; {out / 'metrics.json'}, {out / 'report.html'}")
+    return 0
+
+
 @reports_exits("eval")
 def main(args: argparse.Namespace) -> int:
+    if args.eval_task == "rescore":
+        return _rescore(Path(args.out))
     problem = _check(args)
     if problem:
         raise CommandExit(problem, 2)

@@ -31,7 +31,7 @@ from data.eli5.loaders import QuestionRow
 from omni_model.errors import OmniModelError
 from omni_model.types import Policy, RewardModel
 
-from .metrics import aggregate, question_metrics
+from .metrics import aggregate, question_metrics, rescore
 from .types import AgentConfig, Result
 
 ANSWERS = "answers.jsonl"
@@ -258,3 +258,25 @@ def summarise(out_dir: str | Path, ns: Sequence[int], *, task: str = "eli5", rep
 
         write_report(out / REPORT, metrics, records)
     return metrics
+
+
+def rescore_run(out_dir: str | Path, *, report: bool = True) -> dict[str, Any]:
+    """Recompute a finished run's ROUGE-L figures (``metrics.rescore``) in answers.jsonl, then
+    metrics.json and report.html, with the run's own ``ns``, task and settings. The file is
+    replaced whole, atomically: an interrupted rescore leaves the old one."""
+    out = Path(out_dir)
+    path = out / ANSWERS
+    if not path.is_file():
+        raise FileNotFoundError(f"no {ANSWERS} in {out}")
+    old = json.loads((out / METRICS).read_text(encoding="utf-8")) if (out / METRICS).is_file() else {}
+    records = [rescore(r) for r in read_answers(path)]
+    tmp = path.with_name(ANSWERS + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    settings = dict(old.get("settings") or {})
+    settings["rescored"] = True
+    return summarise(out, old.get("ns") or [1], task=old.get("task") or "eli5", report=report, settings=settings)

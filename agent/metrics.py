@@ -15,7 +15,9 @@ Definitions (also in the report):
   and ``questions`` says how many counted. "ROUGE-L by n" ranks by the same reward but scores
   each candidate by its ROUGE-L to the reference.
 - ROUGE-L: the F-measure of the longest common subsequence of lower-cased alphanumeric tokens
-  (rouge-score's tokenisation, without stemming). A question that was not answered scores 0 in
+  (rouge-score's tokenisation, without stemming), with citation marks (``[1]``, ``[1, 2]``)
+  removed first, as ALCE's ELI5 evaluation removes them: a mark is not a word of the answer, and
+  counting "1" as one would rank a cited answer below the same text uncited. A question that was not answered scores 0 in
   ``rouge_l`` and is left out of ``rouge_l_answered``.
 - citations: of the returned answers (answered questions only): the share citing at least one
   quote, citations per answer, and the share of cited quotes verified on their page.
@@ -40,6 +42,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from browser_env.text.citation_marks import strip_citations
 
 from .bestofn import best_of_n_estimate
 
@@ -73,8 +77,8 @@ def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
 
 
 def rouge_l(candidate: str, reference: str) -> Rouge:
-    """ROUGE-L precision, recall and F1 of ``candidate`` against ``reference``."""
-    c, r = tokenize(candidate), tokenize(reference)
+    """ROUGE-L precision, recall and F1 of ``candidate`` against ``reference``, citation marks removed."""
+    c, r = tokenize(strip_citations(candidate)), tokenize(strip_citations(reference))
     if not c or not r:
         return Rouge(0.0, 0.0, 0.0)
     lcs = lcs_length(c, r)
@@ -181,8 +185,7 @@ def question_metrics(result: dict[str, Any], *, reference: str | None = None,
     }
     answer = result.get("answer") or ""
     if reference:
-        m["rouge_l"] = rouge_l(answer, reference).f if answered else 0.0
-        m["rouge_candidates"] = [rouge_l(c.get("answer") or "", reference).f for c in scored]
+        m.update(_rouge_fields(answer, scored, reference, answered))
     if correct and incorrect:
         # The answer as the user saw it, whatever the status: a refusal may well be the true answer.
         m["truthfulqa"] = truthfulqa_similarity(answer, correct, incorrect)
@@ -195,6 +198,33 @@ def question_metrics(result: dict[str, Any], *, reference: str | None = None,
             cb["truthfulqa"] = truthfulqa_similarity(cb_answer, correct, incorrect)
         m["closed_book"] = cb
     return m
+
+
+def _rouge_fields(answer: str, scored: Sequence[dict[str, Any]], reference: str, answered: bool) -> dict[str, Any]:
+    return {"rouge_l": rouge_l(answer, reference).f if answered else 0.0,
+            "rouge_candidates": [rouge_l(c.get("answer") or "", reference).f for c in scored]}
+
+
+def rescore(record: dict[str, Any]) -> dict[str, Any]:
+    """One answers.jsonl record with its ROUGE-L figures recomputed from the texts it stores: the
+    answer, each scored candidate, the closed-book answer and each baseline policy's answer.
+    Everything else (rewards, support, browsing statistics) is kept as it was measured. For a run
+    scored under an earlier definition of the metric (``webqa eval rescore``)."""
+    reference = record.get("reference")
+    m = record["metrics"]
+    if not reference:
+        return record
+    result = record.get("result") or {}
+    scored = [c for c in result.get("candidates") or [] if c.get("reward") is not None]
+    m.update(_rouge_fields(result.get("answer") or "", scored, reference, bool(m.get("answered"))))
+    cb = record.get("closed_book")
+    if isinstance(m.get("closed_book"), dict) and isinstance(cb, dict):
+        m["closed_book"]["rouge_l"] = rouge_l(cb.get("answer") or "", reference).f
+    for name, base in (record.get("baselines") or {}).items():
+        bm = (m.get("baselines") or {}).get(name)
+        if isinstance(bm, dict) and "rouge_l" in bm:
+            bm["rouge_l"] = rouge_l(base.get("answer") or "", reference).f if bm.get("answered") else 0.0
+    return record
 
 
 def _mean(values: Iterable[float | None]) -> float | None:

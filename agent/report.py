@@ -196,6 +196,8 @@ def render_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]]) ->
     settings = html.escape(json.dumps(metrics.get("settings") or {}, indent=1))
     note = ("Reward by n: WebGPT's unbiased best-of-n estimate (App. I) from each question's N sampled answers, "
             "ranked and scored by the same reward model. ")
+    if "rouge_l" in metrics:
+        note += "ROUGE-L is computed with citation marks such as [1] removed, as ALCE scores ELI5. "
     if "truthfulqa_similarity" in metrics:
         note += ("TruthfulQA 'similarity' is an automatic proxy (ROUGE-L to true minus false reference "
                  "answers), not the human truthfulness judgement. ")

@@ -96,6 +96,7 @@ def test_outputs(tmp_path):
     assert metrics == on_disk
     page = (tmp_path / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 3 and "<table>" in page
+    assert "citation marks such as [1] removed" in page
     assert "closed-book" in page and "Sky - Wiki" in page and "http" not in page.split("<body>")[0]
 
 
@@ -176,6 +177,24 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     good.write_text('{"question": "Why?"}\n')
     assert main(_args(tmp_path, "eli5", "--questions", str(good), "--out", str(tmp_path / "o2"))) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_rescore_recomputes_rouge_from_the_stored_texts_and_keeps_the_rest(tmp_path, capsys):
+    _run(_rows(*QUESTIONS[:2]), FakeAgent(), tmp_path)
+    before = json.loads((tmp_path / "metrics.json").read_text())
+    recs = read_answers(tmp_path / ANSWERS)
+    for r in recs:  # as a run scored under an older definition would have stored them
+        r["metrics"]["rouge_l"] = r["metrics"]["closed_book"]["rouge_l"] = 0.0
+        r["metrics"]["rouge_candidates"] = [0.0] * len(r["metrics"]["rouge_candidates"])
+    (tmp_path / ANSWERS).write_text("".join(json.dumps(r) + "\n" for r in recs))
+    assert main(_args(tmp_path, "rescore", str(tmp_path))) == 0
+    assert "2 questions" in capsys.readouterr().out
+    after = json.loads((tmp_path / "metrics.json").read_text())
+    for key in ("rouge_l", "rouge_l_by_n", "reward_by_n", "support", "actions", "closed_book"):
+        assert after[key] == before[key], key
+    assert after["settings"]["rescored"] and after["ns"] == before["ns"]
+    assert main(_args(tmp_path, "rescore", str(tmp_path / "nowhere"))) == 2
+    assert "no answers.jsonl" in capsys.readouterr().err
 
 
 @pytest.mark.slow

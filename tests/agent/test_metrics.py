@@ -31,6 +31,14 @@ def test_rouge_l_by_hand(cand, ref, p, r):
     assert s.p == pytest.approx(p) and s.r == pytest.approx(r) and s.f == pytest.approx(f)
 
 
+def test_rouge_l_reads_no_citation_marks():
+    # As ALCE scores ELI5: "[1]" is not the word "1", so citing does not cost an answer ROUGE.
+    ref = "The sky is blue because air scatters blue light"
+    assert rouge_l("Air scatters blue light [1]. The sky is blue [1, 2].", ref) == \
+        rouge_l("Air scatters blue light. The sky is blue.", ref)
+    assert rouge_l("It has 1 moon [2].", "It has 1 moon").f == 1.0  # a number in the text still counts
+
+
 def test_rouge_l_empty_is_zero():
     assert rouge_l("", "something").f == 0.0
     assert rouge_l("something", "").f == 0.0

@@ -127,6 +127,9 @@ def add_agent_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-quotes", type=int, default=defaults["min_quotes"], metavar="K",
                    help=f"quotes an episode takes before `End: Answer` is offered, or as many as its budget "
                         f"allows (default: {defaults['min_quotes']}; 0: no floor)")
+    p.add_argument("--min-query-words", type=int, default=defaults["min_query_words"], metavar="K",
+                   help=f"question words a chosen Search query holds at least, or all the question has "
+                        f"(default: {defaults['min_query_words']})")
     p.add_argument("--min-answer-sentences", type=int, default=defaults["min_answer_sentences"], metavar="K",
                    help=f"sentences an extractive answer holds at least, or all its quotes have "
                         f"(default: {defaults['min_answer_sentences']})")
@@ -148,8 +151,8 @@ def check_agent_args(args: argparse.Namespace, n: int, n_name: str = "--n") -> s
         return "--temperature must be >= 0"
     if args.answers_per_browse < 1 or args.max_actions < 1 or args.max_answer_tokens < 1 or args.quote_span < 1:
         return "--answers-per-browse, --max-actions, --max-answer-tokens and --quote-span must be >= 1"
-    if args.min_quotes < 0 or args.min_answer_sentences < 1:
-        return "--min-quotes must be >= 0 and --min-answer-sentences >= 1"
+    if args.min_quotes < 0 or args.min_answer_sentences < 1 or args.min_query_words < 1:
+        return "--min-quotes must be >= 0, --min-answer-sentences and --min-query-words >= 1"
     if n % args.answers_per_browse:
         return f"{n_name} {n} is not a multiple of --answers-per-browse {args.answers_per_browse}"
     return check_web_args(args)
@@ -176,7 +179,7 @@ def agent_config(args: argparse.Namespace, n: int) -> AgentConfig:
                        max_answer_tokens=args.max_answer_tokens, constrained=not args.no_constrain, seed=args.seed,
                        answer_mode=args.answer_mode, temperature=args.temperature,
                        choose_quotes=not args.free_arguments, query_from_question=not args.free_arguments,
-                       quote_span=args.quote_span, min_quotes=args.min_quotes,
+                       quote_span=args.quote_span, min_quotes=args.min_quotes, min_query_words=args.min_query_words,
                        min_answer_sentences=args.min_answer_sentences)
 
 

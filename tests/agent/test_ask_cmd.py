@@ -58,7 +58,8 @@ def test_plain_output_and_verbose(fakes, capsys):
     (["Q?", "--max-actions", "0"], ">= 1"),
     (["Q?", "--quote-span", "0"], "--quote-span must be >= 1"),
     (["Q?", "--min-quotes", "-1"], "--min-quotes must be >= 0"),
-    (["Q?", "--min-answer-sentences", "0"], "--min-answer-sentences >= 1"),
+    (["Q?", "--min-answer-sentences", "0"], "--min-answer-sentences and --min-query-words >= 1"),
+    (["Q?", "--min-query-words", "0"], "--min-query-words >= 1"),
     (["--audio", "missing.wav"], "no such file"),
     (["Q?", "--image", "missing.png"], "no such file"),
     (["Q?", "--audio", __file__], "not both"),
@@ -72,10 +73,10 @@ def test_bad_input_exits_2(argv, message, capsys):
 def test_floors_reach_the_agent_config():
     from agent.cli_common import agent_config
 
-    config = agent_config(parse(["Q?", "--min-quotes", "3", "--min-answer-sentences", "4"]), 1)
-    assert (config.min_quotes, config.min_answer_sentences) == (3, 4)
+    config = agent_config(parse(["Q?", "--min-quotes", "3", "--min-answer-sentences", "4", "--min-query-words", "5"]), 1)
+    assert (config.min_quotes, config.min_answer_sentences, config.min_query_words) == (3, 4, 5)
     default = agent_config(parse(["Q?"]), 1)
-    assert (default.min_quotes, default.min_answer_sentences) == (2, 3)
+    assert (default.min_quotes, default.min_answer_sentences, default.min_query_words) == (2, 3, 3)
 
 
 def test_help_names_the_defaults(capsys):

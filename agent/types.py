@@ -46,9 +46,11 @@ class AgentConfig:
     # Length floors for a small policy that stops too soon (each "or all there are"): sentences in an
     # extractive answer; question words in a query (min_query_words); quotes before `End: Answer`
     # is offered (min_quotes: WebGPT writes no answer without references, and the demonstrator
-    # quotes two pages). The budget still ends an episode with fewer.
+    # quotes two pages). The budget still ends an episode with fewer. Queries: the demonstrator
+    # searches with up to 8 question words and a policy left to stop at 3 dropped the telling one
+    # ("cookie dough bad", not "salmonella"); 6 raised ROUGE-L by 0.007 on 20 ELI5 questions.
     min_answer_sentences: int = 3
-    min_query_words: int = 3
+    min_query_words: int = 6
     min_quotes: int = 2
     no_revisits: bool = True  # under constraints, no link to a page this episode already opened
     batch_across_episodes: bool = True  # one generate() call for all live episodes (False: one by one)

@@ -76,7 +76,7 @@ def test_floors_reach_the_agent_config():
     config = agent_config(parse(["Q?", "--min-quotes", "3", "--min-answer-sentences", "4", "--min-query-words", "5"]), 1)
     assert (config.min_quotes, config.min_answer_sentences, config.min_query_words) == (3, 4, 5)
     default = agent_config(parse(["Q?"]), 1)
-    assert (default.min_quotes, default.min_answer_sentences, default.min_query_words) == (2, 3, 3)
+    assert (default.min_quotes, default.min_answer_sentences, default.min_query_words) == (2, 3, 6)
 
 
 def test_help_names_the_defaults(capsys):

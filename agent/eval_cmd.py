@@ -154,11 +154,12 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Policy, reward
 
 
 def _rescore(out: Path) -> int:
-    from .evaluation import ANSWERS, rescore_run
+    from .evaluation import rescore_run
 
-    if not (out / ANSWERS).is_file():
-        raise CommandExit(f"no {ANSWERS} in {out}: give a `webqa eval` output folder", 2)
-    metrics = rescore_run(out)
+    try:
+        metrics = rescore_run(out)
+    except FileNotFoundError as e:
+        raise CommandExit(f"{e}: give a `webqa eval` output folder", 2) from e
     rouge = metrics.get("rouge_l")
     print(f"webqa eval rescore: {metrics['questions']} questions, ROUGE-L "
           f"{'n/a' if rouge is None else f'{rouge:.4f}'}; {out / 'metrics.json'}, {out / 'report.html'}")

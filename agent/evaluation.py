@@ -269,13 +269,14 @@ def rescore_run(out_dir: str | Path, *, report: bool = True) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"no {ANSWERS} in {out}")
     old = json.loads((out / METRICS).read_text(encoding="utf-8")) if (out / METRICS).is_file() else {}
-    records = [rescore(r) for r in read_answers(path)]
     tmp = path.with_name(ANSWERS + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    tmp.unlink(missing_ok=True)  # a rescore interrupted earlier: start its copy afresh
+    log = AnswersLog(tmp)
+    try:
+        for r in read_answers(path):
+            log.append(rescore(r))
+    finally:
+        log.close()
     tmp.replace(path)
     settings = dict(old.get("settings") or {})
     settings["rescored"] = True

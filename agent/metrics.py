@@ -17,8 +17,8 @@ Definitions (also in the report):
 - ROUGE-L: the F-measure of the longest common subsequence of lower-cased alphanumeric tokens
   (rouge-score's tokenisation, without stemming), with citation marks (``[1]``, ``[1, 2]``)
   removed first, as ALCE's ELI5 evaluation removes them: a mark is not a word of the answer, and
-  counting "1" as one would rank a cited answer below the same text uncited. A question that was not answered scores 0 in
-  ``rouge_l`` and is left out of ``rouge_l_answered``.
+  counting "1" as one would rank a cited answer below the same text uncited. A question that was
+  not answered scores 0 in ``rouge_l`` and is left out of ``rouge_l_answered``.
 - citations: of the returned answers (answered questions only): the share citing at least one
   quote, citations per answer, and the share of cited quotes verified on their page.
 - invalid-action rate: invalid actions / all actions, over every episode.
@@ -223,7 +223,7 @@ def rescore(record: dict[str, Any]) -> dict[str, Any]:
     for name, base in (record.get("baselines") or {}).items():
         bm = (m.get("baselines") or {}).get(name)
         if isinstance(bm, dict) and "rouge_l" in bm:
-            bm["rouge_l"] = rouge_l(base.get("answer") or "", reference).f if bm.get("answered") else 0.0
+            bm["rouge_l"] = _rouge_fields(base.get("answer") or "", [], reference, bool(bm.get("answered")))["rouge_l"]
     return record
 
 

@@ -11,8 +11,10 @@ Everything lands in ``$WEBQA_HOME`` (default ``~/.cache/webqa``). What is alread
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -25,15 +27,28 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def index_revision(out: Path) -> str | None:
+    """The text revision an index at ``out`` was built from ("" when older code built it), or None
+    when there is no readable index there."""
+    try:
+        return str(json.loads((out / "meta.json").read_text(encoding="utf-8")).get("revision", ""))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _index(force: bool) -> None:
     from browser_env.miniweb.corpus import iter_corpus
     from browser_env.miniweb.index import build_index, default_index_dir
+    from browser_env.miniweb.wiki_vital import REVISION
 
     out = default_index_dir()
-    if (out / "meta.json").exists() and not force:
+    found = index_revision(out)
+    if found == REVISION and not force:
         print(f"setup: index ready at {out}")
         return
-    stats = build_index(iter_corpus("wiki-vital"), out, name="wiki-vital", source="wiki-vital")
+    if found is not None and not force:
+        print(f"setup: the index at {out} was built from older text ({found or 'no revision'}, now {REVISION}); rebuilding")
+    stats = build_index(iter_corpus("wiki-vital"), out, name="wiki-vital", source="wiki-vital", revision=REVISION)
     print(f"setup: built the wiki-vital index at {out}: {stats.summary()}")
 
 

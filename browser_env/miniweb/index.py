@@ -116,9 +116,12 @@ CREATE TABLE pages (
 
 
 def build_index(
-    docs: Iterable[Doc], out: Path, *, name: str, source: str = "", progress: bool = True
+    docs: Iterable[Doc], out: Path, *, name: str, source: str = "", revision: str = "", progress: bool = True
 ) -> IndexStats:
     """Index ``docs`` into ``out`` (replacing an index already there); duplicate ids keep the first.
+
+    ``revision`` names the version of the code that made the documents' text (meta.json keeps it),
+    so that a caller can tell an index built from older text and rebuild it.
 
     A document's ``html`` is taken as visible already (``iter_corpus`` makes it so): untrusted HTML
     goes through ``browser_env.miniweb.corpus_html.visible_docs`` first, never straight in here.
@@ -173,7 +176,7 @@ def build_index(
     meta = {
         "name": name, "docs": count, "duplicates": duplicates, "source": source or name,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "build_seconds": round(seconds, 3), "schema_version": SCHEMA_VERSION,
+        "build_seconds": round(seconds, 3), "schema_version": SCHEMA_VERSION, "revision": revision,
     }  # fmt: skip
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     _swap_into_place(tmp, out)

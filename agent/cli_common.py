@@ -124,6 +124,9 @@ def add_agent_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quote-span", type=int, default=defaults["quote_span"], metavar="K",
                    help=f"sentences a chosen quote holds at most: one in view and the ones after it in its paragraph, "
                         f"within 400 characters (default: {defaults['quote_span']}; 1: single sentences)")
+    p.add_argument("--quote-options", type=int, default=defaults["quote_options"], metavar="K",
+                   help=f"passages in view the policy chooses a quote among: the K holding most of the question's "
+                        f"words (default: {defaults['quote_options']}; 0: every passage in view)")
     p.add_argument("--min-quotes", type=int, default=defaults["min_quotes"], metavar="K",
                    help=f"quotes an episode takes before `End: Answer` is offered, or as many as its budget "
                         f"allows (default: {defaults['min_quotes']}; 0: no floor)")
@@ -151,8 +154,8 @@ def check_agent_args(args: argparse.Namespace, n: int, n_name: str = "--n") -> s
         return "--temperature must be >= 0"
     if args.answers_per_browse < 1 or args.max_actions < 1 or args.max_answer_tokens < 1 or args.quote_span < 1:
         return "--answers-per-browse, --max-actions, --max-answer-tokens and --quote-span must be >= 1"
-    if args.min_quotes < 0 or args.min_answer_sentences < 1 or args.min_query_words < 1:
-        return "--min-quotes must be >= 0, --min-answer-sentences and --min-query-words >= 1"
+    if args.min_quotes < 0 or args.quote_options < 0 or args.min_answer_sentences < 1 or args.min_query_words < 1:
+        return "--min-quotes and --quote-options must be >= 0, --min-answer-sentences and --min-query-words >= 1"
     if n % args.answers_per_browse:
         return f"{n_name} {n} is not a multiple of --answers-per-browse {args.answers_per_browse}"
     return check_web_args(args)
@@ -179,7 +182,7 @@ def agent_config(args: argparse.Namespace, n: int) -> AgentConfig:
                        max_answer_tokens=args.max_answer_tokens, constrained=not args.no_constrain, seed=args.seed,
                        answer_mode=args.answer_mode, temperature=args.temperature,
                        choose_quotes=not args.free_arguments, query_from_question=not args.free_arguments,
-                       quote_span=args.quote_span, min_quotes=args.min_quotes, min_query_words=args.min_query_words,
+                       quote_span=args.quote_span, quote_options=args.quote_options, min_quotes=args.min_quotes, min_query_words=args.min_query_words,
                        min_answer_sentences=args.min_answer_sentences)
 
 

@@ -102,22 +102,28 @@ def _command_budget(max_arg_chars: int) -> int:
     return command_token_budget(max_arg_chars)
 
 
-def passages_in_view(ep: Episode, span: int = 1) -> tuple[str, ...]:
+def passages_in_view(ep: Episode, span: int = 1, keep: int = 0) -> tuple[str, ...]:
     """What the policy may quote: the page's passages (``browser_env.text.sentences.passages``)
     whose first sentence the episode's window shows whole, none sharing a sentence with a quote
-    already taken.
+    already taken; with ``keep``, only the ``keep`` holding most of the question's words (in page
+    order, ties to the earlier).
 
     Falls back to every passage of the page when the window shows no sentence whole (a long
     sentence across the window's edge), so the policy is never left with nothing to quote on a page."""
     from browser_env.text.render import strip_links
-    from browser_env.text.sentences import passage_starts, shares_sentence
+    from browser_env.text.sentences import overlap, passage_starts, shares_sentence, stems
 
     every = passage_starts(ep.page_text, span)
     seen = ep.shown or ep.observation
     window = " ".join(strip_links(seen.text if seen else "").split())
     taken = " ".join(" ".join(q["extract"].split()) for q in ep.quotes)
     shown = [p for s, p in every if s in window] or [p for _, p in every]
-    return tuple(p for p in shown if not shares_sentence(p, taken))
+    free = [p for p in shown if not shares_sentence(p, taken)]
+    if 0 < keep < len(free):
+        q = stems(ep.question)
+        best = sorted(range(len(free)), key=lambda i: (-overlap(free[i], q), i))[:keep]
+        free = [free[i] for i in sorted(best)]
+    return tuple(free)
 
 
 START_GRACE_S = 2.0  # a Chromium context starts in well under this; a pool-bound start waits longer
@@ -237,7 +243,8 @@ class _Browser:
         cfg = self.config
         rows = [RowConstraint(self._links(ep), page_text=ep.page_text, constrain_quote=cfg.constrain_quotes,
                               constrain_find=cfg.constrain_quotes, commands=self._commands(ep),
-                              quote_sentences=passages_in_view(ep, cfg.quote_span) if cfg.choose_quotes else None,
+                              quote_sentences=passages_in_view(ep, cfg.quote_span, cfg.quote_options)
+                              if cfg.choose_quotes else None,
                               query_words=tuple(query_words(ep.question)) if cfg.query_from_question else None,
                               min_query_words=cfg.min_query_words)
                 for ep in eps]

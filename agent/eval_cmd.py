@@ -145,7 +145,7 @@ async def _run(args: argparse.Namespace, rows: list[Any], policy: Policy, reward
                     "baseline_policies": list(baseline_policies or {}),
                     "choose_quotes": config.choose_quotes, "quote_span": config.quote_span,
                     "min_quotes": config.min_quotes, "min_answer_sentences": config.min_answer_sentences,
-                    "min_query_words": config.min_query_words,
+                    "min_query_words": config.min_query_words, "quote_options": config.quote_options,
                     "query_from_question": config.query_from_question,
                     "answer_mode": config.answer_mode}
         return await evaluate(rows, agent, args.out, ns=args.n, workers=args.workers, resume=args.resume,

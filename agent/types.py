@@ -39,6 +39,9 @@ class AgentConfig:
     # A chosen quote is a passage: a sentence and up to quote_span - 1 after it (within 400
     # characters), so a two-quote episode leaves an extractive answer four sentences to choose from.
     quote_span: int = 2
+    # With quote_options k > 0 the policy chooses among the k passages in view that hold most of the
+    # question's words, not among all of them (0): a 135M policy's own scores favour a page's opening.
+    quote_options: int = 0
     query_from_question: bool = True
     # "extractive": the answer is written from its quotes' sentences, each cited (omni_model.
     # extractive); "free": the policy writes whatever it likes and citations are checked after.

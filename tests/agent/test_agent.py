@@ -252,3 +252,20 @@ def test_quote_options_are_passages_starting_in_view_and_not_overlapping_a_quote
     # Both passages in view hold the sentence quoted already: the window offers nothing new, so the
     # page's other passages are not offered either (the policy scrolls or goes back).
     assert passages_in_view(ep, 2) == ()
+
+
+def test_quote_options_keep_the_passages_holding_most_question_words_in_page_order():
+    from agent.episodes import Episode, passages_in_view
+    from browser_env.text.observation import Observation
+
+    page = ("Blue is one of the three primary colours of light. It lies between violet and cyan on the spectrum. "
+            "The clear sky appears blue because of Rayleigh scattering. Blue pigments were made from lapis lazuli.")
+    ep = Episode(question="Why is the sky blue?", env=None, page_text=page,
+                 observation=Observation(question="q", title="Blue", text=page))
+    every = passages_in_view(ep, 1)
+    assert len(every) == 4 and passages_in_view(ep, 1, keep=0) == every == passages_in_view(ep, 1, keep=9)
+    # "sky" and "blue": the Rayleigh sentence holds both; of the three holding "blue", the earliest
+    # wins the tie, and the kept ones stay in the page's order.
+    assert passages_in_view(ep, 1, keep=1) == ("The clear sky appears blue because of Rayleigh scattering.",)
+    assert passages_in_view(ep, 1, keep=2) == ("Blue is one of the three primary colours of light.",
+                                               "The clear sky appears blue because of Rayleigh scattering.")

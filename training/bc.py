@@ -27,14 +27,14 @@ from typing import Any
 
 from trl import SFTConfig
 
-from .common import (AdapterOptions, TrainingDataError, device_defaults, lora_config, resume_point, save_checkpoint,
-                     set_adapter_base, split_by_question, trainable_parameters)
+from .common import (AdapterOptions, ContinueOptions, TrainingDataError, adapted, device_defaults, resume_point,
+                     save_checkpoint, set_adapter_base, split_by_question, trainable_parameters)
 from .demos import Demo, DemoFormatError, read_demos
 from .rows import demos_to_rows
 
 
 @dataclass
-class BCConfig(SFTConfig, AdapterOptions):
+class BCConfig(SFTConfig, AdapterOptions, ContinueOptions):
     """trl's ``SFTConfig`` plus what webqa's behaviour cloning needs."""
 
     base_policy: str = field(default="smollm2-135m", metadata={"help": "model spec to start from"})
@@ -42,9 +42,6 @@ class BCConfig(SFTConfig, AdapterOptions):
     final_dir: str | None = field(
         default=None, metadata={"help": "where the trained policy goes (default: output_dir, which also "
                                         "holds the checkpoints)"})
-    init_adapter: str | None = field(
-        default=None, metadata={"help": "a LoRA adapter folder to go on training (e.g. the committed one, so a "
-                                        "run continues across sessions); None: a fresh LoRA"})
 
     def __post_init__(self) -> None:
         device_defaults(self)
@@ -139,13 +136,7 @@ def train_bc(demo_paths: Sequence[str | os.PathLike], config: BCConfig) -> BCRes
     if not eval_rows:
         config.eval_strategy = "no"
     model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype="auto")
-    peft_config = lora_config(config, "CAUSAL_LM", model) if config.lora else None
-    if config.init_adapter:
-        from peft import PeftModel
-
-        # The adapter is stored in fp16; its weights train in the base model's dtype.
-        model = PeftModel.from_pretrained(model, config.init_adapter, is_trainable=True).to(model.dtype)
-        peft_config = None
+    model, peft_config = adapted(model, config, "CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(train_rows),
                          eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
                          processing_class=tokenizer, peft_config=peft_config)

@@ -63,6 +63,16 @@ class AdapterOptions:
     strict: bool = field(default=False, metadata={"help": "stop at the first malformed row"})
 
 
+@dataclass
+class ContinueOptions:
+    """For trainers that can go on from a committed LoRA adapter (BC and the reward model; the omni
+    trainer starts from its ``base_policy`` adapter instead)."""
+
+    init_adapter: str | None = field(
+        default=None, metadata={"help": "a LoRA adapter folder to go on training (e.g. the committed one, so a "
+                                        "run continues across sessions); None: a fresh LoRA"})
+
+
 def held_out(key: str, fraction: float, seed: int = 0) -> bool:
     """A stable split: the same key is held out on every machine and every run."""
     digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
@@ -125,6 +135,18 @@ def lora_config(config: Any, task_type: str, model: Any) -> Any:
     return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=list(config.lora_target_modules), task_type=task_type,
                       layers_to_transform=layers)
+
+
+def adapted(model: Any, config: Any, task_type: str) -> tuple[Any, Any]:
+    """(model, peft_config) for a trainer: a fresh LoRA as ``config`` describes, or the model already
+    wrapped in ``config.init_adapter`` with its weights (a reward head too) trainable, in which case
+    the trainer gets no peft_config."""
+    if not config.init_adapter:
+        return model, lora_config(config, task_type, model) if config.lora else None
+    from peft import PeftModel
+
+    # The adapter is stored in fp16; its weights train in the base model's dtype.
+    return PeftModel.from_pretrained(model, config.init_adapter, is_trainable=True).to(model.dtype), None
 
 
 def trainable_parameters(model: Any) -> int:

@@ -55,6 +55,7 @@ class Recipe:
     # inference too (agent.types.AgentConfig.max_prompt_tokens): cheaper steps, same view.
     bc_max_length: int = 640
     bc_lora_layers: int = 8
+    rm_init: str | None = None  # a reward adapter to go on training (None: a fresh LoRA)
     rm_steps: int = 200  # optimizer steps, each 4 pairs (grounding pairs are ~700 tokens: ~13 s a step)
     rm_lr: float = 3e-4
     rm_max_length: int = 512
@@ -284,7 +285,7 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
                       save_strategy="steps", save_steps=recipe.rm_save_steps, save_total_limit=2,
                       resume_from_checkpoint="auto", eval_strategy="no", max_pairs_per_file=recipe.rm_pairs_per_set,
                       pairs_per_file={"grounding_pairs": recipe.rm_grounding_pairs}, split_seed=recipe.seed,
-                      heldout_dir=str(work / "rm_heldout"), max_eval_pairs=60)
+                      heldout_dir=str(work / "rm_heldout"), max_eval_pairs=60, init_adapter=recipe.rm_init)
         grounding = write_grounding_pairs(paths["webgpt_samples"], work / "grounding_pairs.jsonl",
                                           fraction=rm.eval_fraction, seed=recipe.seed)
         report["rm"] = train_rm([paths["lfqa"], paths["haluquestqa"], paths["hh"],

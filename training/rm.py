@@ -33,8 +33,8 @@ from trl import RewardConfig
 from omni_model.errors import PromptTooLongError
 from omni_model.prompts import reward_text
 
-from .common import (AdapterOptions, TrainingDataError, device_defaults, lora_config, resume_point, save_checkpoint,
-                     split_by_question, trainable_parameters)
+from .common import (AdapterOptions, ContinueOptions, TrainingDataError, adapted, device_defaults, resume_point,
+                     save_checkpoint, split_by_question, trainable_parameters)
 from .comparisons import Comparison, MalformedRowError, export_trl, to_trl_rows
 from .preference_sets import load_comparison_file  # noqa: F401 - its historical home
 
@@ -45,7 +45,7 @@ def split_comparisons(comparisons: Sequence[Comparison], fraction: float, seed: 
 
 
 @dataclass
-class RMConfig(RewardConfig, AdapterOptions):
+class RMConfig(RewardConfig, AdapterOptions, ContinueOptions):
     """trl's ``RewardConfig`` plus what webqa's reward-model training needs."""
 
     base_model: str = field(default="smollm2-135m", metadata={"help": "backbone spec"})
@@ -174,10 +174,10 @@ def train_rm(paths: Sequence[str | os.PathLike], config: RMConfig) -> RMResult:
     model = AutoModelForSequenceClassification.from_pretrained(str(base_dir), num_labels=1, dtype="auto")
     model.config.pad_token_id = tokenizer.pad_token_id
     random.Random(config.split_seed).shuffle(rows)
+    model, peft_config = adapted(model, config, "SEQ_CLS")
     trainer = RewardTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
                             eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
-                            processing_class=tokenizer,
-                            peft_config=lora_config(config, "SEQ_CLS", model) if config.lora else None)
+                            processing_class=tokenizer, peft_config=peft_config)
     start = time.perf_counter()
     out = trainer.train(resume_from_checkpoint=resume_point(config))
     seconds = time.perf_counter() - start

@@ -42,6 +42,19 @@ def _common(p: argparse.ArgumentParser, base_help: str) -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")
 
 
+def _continuing(p: argparse.ArgumentParser, committed: str) -> None:
+    p.add_argument("--init-adapter", default=None, metavar="DIR",
+                   help=f"go on training this LoRA adapter (e.g. {committed}) instead of a fresh one; "
+                        "the LoRA flags then come from the adapter")
+
+
+def _stem_cap(text: str) -> tuple[str, int]:
+    stem, sep, n = text.partition("=")
+    if not sep or not stem or not n.isdigit():
+        raise argparse.ArgumentTypeError(f"expected STEM=N (a file stem and a whole number), got {text!r}")
+    return stem, int(n)
+
+
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     train = subparsers.add_parser("train", help="behaviour cloning, reward-model training, shipped defaults",
                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -57,6 +70,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     help="train the omni model on the demos' page screenshots too (an omni checkpoint; "
                          "record them with `webqa demos synth --screenshots` or the recorder)")
     _common(bc, "policy spec to start from (default: smollm2-135m; with --screenshots: the shipped BC adapter)")
+    _continuing(bc, "omni_model/adapters/policy")
     om = sub.add_parser("omni", help="train the omni model: screenshot BC and spoken questions, end to end",
                         description="Trains one network on browsing steps with their page screenshots and on "
                         "spoken questions (`webqa demos speech`), which it learns to write down. The LM's LoRA "
@@ -91,7 +105,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     help="add synthetic pairs: citations removed, quotes swapped, unsupported sentences")
     rm.add_argument("--max-pairs-per-file", type=int, default=None, metavar="N",
                     help="a fixed-seed sample of at most N training pairs from each file")
+    rm.add_argument("--pairs-per-file", nargs="+", default=[], metavar="STEM=N", type=_stem_cap,
+                    help="per-file caps overriding --max-pairs-per-file, by file stem, e.g. "
+                         "experts_pairwise_human_preferences=1000 grounding_pairs=150")
+    rm.add_argument("--save-steps", type=int, default=None, metavar="N",
+                    help="checkpoint every N steps under --out; run the same command again to resume "
+                         "after an interruption (default: no checkpoints)")
     _common(rm, "backbone spec (default: smollm2-135m)")
+    _continuing(rm, "omni_model/adapters/reward")
     d = sub.add_parser("defaults", help="retrain webqa's shipped BC and reward-model adapters",
                        description="Retrains omni_model/adapters/{policy,reward} from the public data "
                        "sets (ELI5 questions, WebGPT's samples, lfqa/HaluQuestQA/HH-RLHF preferences) "
@@ -106,6 +127,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     d.add_argument("--bc-init", default=None, metavar="DIR",
                    help="go on training this policy adapter (e.g. omni_model/adapters/policy, so training "
                         "continues from what was committed) instead of a fresh LoRA")
+    d.add_argument("--rm-init", default=None, metavar="DIR",
+                   help="go on training this reward adapter (e.g. omni_model/adapters/reward) instead of a fresh LoRA")
     d.add_argument("--dagger-questions", type=int, default=None, metavar="N",
                    help="questions the student browses for DAgger labels (default: the recipe's; 0: none)")
     d.add_argument("--stages", default="demos,dagger,bc,rm,measure", metavar="LIST",
@@ -128,7 +151,7 @@ def _shared(args: argparse.Namespace) -> dict[str, Any]:
 def _bc_config(args: argparse.Namespace) -> Any:
     from .bc import BCConfig
 
-    return BCConfig(base_policy=args.base, **_shared(args))
+    return BCConfig(base_policy=args.base, init_adapter=args.init_adapter, **_shared(args))
 
 
 def _omni_config(args: argparse.Namespace) -> Any:
@@ -145,8 +168,13 @@ def _omni_config(args: argparse.Namespace) -> Any:
 def _rm_config(args: argparse.Namespace) -> Any:
     from .rm import RMConfig
 
+    shared = _shared(args)
+    if args.save_steps:
+        shared.update(save_strategy="steps", save_steps=args.save_steps, save_total_limit=2,
+                      resume_from_checkpoint="auto")
     return RMConfig(base_model=args.base, ties=args.ties, perturbations=args.perturbations,
-                    max_pairs_per_file=args.max_pairs_per_file, **_shared(args))
+                    max_pairs_per_file=args.max_pairs_per_file, pairs_per_file=dict(args.pairs_per_file) or None,
+                    init_adapter=args.init_adapter, **shared)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -163,6 +191,10 @@ def main(args: argparse.Namespace) -> int:
                 _, errors = load_demo_files(args.demos, strict=args.strict)  # fail fast, before torch
                 for e in errors:
                     print(f"skipped malformed row: {e}", file=sys.stderr)
+            if args.train_command == "bc" and args.screenshots and args.init_adapter:
+                print("error: --screenshots trains the omni model, which starts from --policy DIR; "
+                      "--init-adapter is for text-only BC", file=sys.stderr)
+                return 2
             if args.train_command == "omni" or args.screenshots:
                 from dataclasses import asdict
 
@@ -187,7 +219,8 @@ def main(args: argparse.Namespace) -> int:
             from .defaults import Recipe, run
 
             stages = tuple(x.strip() for x in args.stages.split(",") if x.strip())
-            recipe = Recipe(data=args.data, work=args.work, out=args.out, bc_init=args.bc_init)
+            recipe = Recipe(data=args.data, work=args.work, out=args.out, bc_init=args.bc_init,
+                            rm_init=args.rm_init)
             if args.bc_steps is not None:
                 recipe.bc_steps = args.bc_steps
             if args.dagger_questions is not None:

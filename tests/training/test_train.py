@@ -191,3 +191,37 @@ def test_rm_checkpoints_resume_and_per_file_caps(tmp_path, base, monkeypatch):
     assert not (tmp_path / "ckpt" / "adapter_config.json").exists()  # the checkpoints stay in output_dir
     held = load_comparison_file(tmp_path / "rm" / "heldout" / "kinded.jsonl").comparisons
     assert held and {c.kind for c in held} == {"missing_citations"}
+
+
+def test_rm_goes_on_training_a_committed_adapter(tmp_path, base):
+    """--init-adapter: the run starts from the adapter's weights and its reward head, not a fresh LoRA."""
+    from omni_model.reward import load_reward_model
+
+    path = tmp_path / "cmp.jsonl"
+    export_webgpt(path, _pairs(16))
+
+    def run(out, lr, init=None):
+        config = RMConfig(output_dir=str(out), base_model=str(base), lora_r=4, lora_alpha=8, max_length=1024,
+                          max_steps=2, per_device_train_batch_size=4, learning_rate=lr, save_strategy="no",
+                          eval_strategy="no", disable_tqdm=True, eval_fraction=0.25, init_adapter=init)
+        train_rm([path], config)
+        return load_reward_model(str(out)).score_batch([c.side(0) for c in _pairs(3)])
+
+    first = run(tmp_path / "first", 5e-2)
+    assert run(tmp_path / "still", 0.0, init=str(tmp_path / "first")) == pytest.approx(first, abs=1e-2)
+    assert run(tmp_path / "moved", 5e-2, init=str(tmp_path / "first")) != pytest.approx(first, abs=1e-2)
+
+
+def test_train_cli_checks_its_caps_and_continuation_flags(tmp_path, capsys):
+    from webqa.cli import main
+
+    demos = tmp_path / "demos.jsonl"
+    write_demos(demos, [_demo(0), _demo(1)])
+    assert main(["train", "bc", "--demos", str(demos), "--out", str(tmp_path / "o"), "--screenshots",
+                 "--init-adapter", str(tmp_path)]) == 2
+    assert "--init-adapter is for text-only BC" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit) as e:
+        main(["train", "rm", "--comparisons", "x.jsonl", "--out", str(tmp_path / "o"), "--pairs-per-file", "lfqa"])
+    assert e.value.code == 2
+    assert "expected STEM=N" in capsys.readouterr().err

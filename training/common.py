@@ -149,6 +149,12 @@ def adapted(model: Any, config: Any, task_type: str) -> tuple[Any, Any]:
     return PeftModel.from_pretrained(model, config.init_adapter, is_trainable=True).to(model.dtype), None
 
 
+def resumable_checkpoints(every: int) -> dict[str, Any]:
+    """Trainer settings that checkpoint every ``every`` steps (the last two kept) and resume from the
+    newest checkpoint when the same run is started again (see ``resume_point``)."""
+    return dict(save_strategy="steps", save_steps=every, save_total_limit=2, resume_from_checkpoint="auto")
+
+
 def trainable_parameters(model: Any) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 

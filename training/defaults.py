@@ -209,6 +209,7 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
     from data.eli5.loaders import load_questions
 
     from .bc import BCConfig, train_bc
+    from .common import resumable_checkpoints
     from .comparisons import export_webgpt
     from .demos import read_demos, write_demos
     from .imports import import_webgpt_samples
@@ -266,9 +267,9 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
                       max_steps=recipe.bc_steps, per_device_train_batch_size=1, gradient_accumulation_steps=4,
                       per_device_eval_batch_size=1, learning_rate=recipe.bc_lr, lr_scheduler_type="cosine",
                       warmup_steps=10, logging_steps=10, max_length=recipe.bc_max_length,
-                      lora_layers=recipe.bc_lora_layers, save_strategy="steps", save_steps=recipe.bc_save_steps,
-                      save_total_limit=2, resume_from_checkpoint="auto", eval_strategy="no", eval_fraction=0.1,
-                      split_seed=recipe.seed, max_eval_rows=60, init_adapter=recipe.bc_init)
+                      lora_layers=recipe.bc_lora_layers, eval_strategy="no", eval_fraction=0.1,
+                      split_seed=recipe.seed, max_eval_rows=60, init_adapter=recipe.bc_init,
+                      **resumable_checkpoints(recipe.bc_save_steps))
         extra = dagger_files(work) if recipe.dagger_questions > 0 else []
         report["bc"] = train_bc([demos_file, answers_file, *extra], bc).to_json()
         shutil.rmtree(bc_checkpoints, ignore_errors=True)  # done: a later run must start afresh, not resume
@@ -282,10 +283,10 @@ def run(recipe: Recipe, *, index_dir: str | None = None, stages: tuple[str, ...]
                       max_steps=recipe.rm_steps, per_device_train_batch_size=4, per_device_eval_batch_size=4,
                       learning_rate=recipe.rm_lr, lr_scheduler_type="cosine", warmup_steps=5, logging_steps=10,
                       max_length=recipe.rm_max_length, lora_layers=recipe.rm_lora_layers,
-                      save_strategy="steps", save_steps=recipe.rm_save_steps, save_total_limit=2,
-                      resume_from_checkpoint="auto", eval_strategy="no", max_pairs_per_file=recipe.rm_pairs_per_set,
+                      eval_strategy="no", max_pairs_per_file=recipe.rm_pairs_per_set,
                       pairs_per_file={"grounding_pairs": recipe.rm_grounding_pairs}, split_seed=recipe.seed,
-                      heldout_dir=str(work / "rm_heldout"), max_eval_pairs=60, init_adapter=recipe.rm_init)
+                      heldout_dir=str(work / "rm_heldout"), max_eval_pairs=60, init_adapter=recipe.rm_init,
+                      **resumable_checkpoints(recipe.rm_save_steps))
         grounding = write_grounding_pairs(paths["webgpt_samples"], work / "grounding_pairs.jsonl",
                                           fraction=rm.eval_fraction, seed=recipe.seed)
         report["rm"] = train_rm([paths["lfqa"], paths["haluquestqa"], paths["hh"],

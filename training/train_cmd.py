@@ -166,12 +166,12 @@ def _omni_config(args: argparse.Namespace) -> Any:
 
 
 def _rm_config(args: argparse.Namespace) -> Any:
+    from .common import resumable_checkpoints
     from .rm import RMConfig
 
     shared = _shared(args)
     if args.save_steps:
-        shared.update(save_strategy="steps", save_steps=args.save_steps, save_total_limit=2,
-                      resume_from_checkpoint="auto")
+        shared.update(resumable_checkpoints(args.save_steps))
     return RMConfig(base_model=args.base, ties=args.ties, perturbations=args.perturbations,
                     max_pairs_per_file=args.max_pairs_per_file, pairs_per_file=dict(args.pairs_per_file) or None,
                     init_adapter=args.init_adapter, **shared)
@@ -185,16 +185,16 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         if args.train_command in ("bc", "omni"):
+            if args.train_command == "bc" and args.screenshots and args.init_adapter:  # before reading any demo
+                print("error: --screenshots trains the omni model, which starts from --policy DIR; "
+                      "--init-adapter is for text-only BC", file=sys.stderr)
+                return 2
             from .bc import load_demo_files, train_bc
 
             if args.demos:
                 _, errors = load_demo_files(args.demos, strict=args.strict)  # fail fast, before torch
                 for e in errors:
                     print(f"skipped malformed row: {e}", file=sys.stderr)
-            if args.train_command == "bc" and args.screenshots and args.init_adapter:
-                print("error: --screenshots trains the omni model, which starts from --policy DIR; "
-                      "--init-adapter is for text-only BC", file=sys.stderr)
-                return 2
             if args.train_command == "omni" or args.screenshots:
                 from dataclasses import asdict
 
